@@ -1,0 +1,54 @@
+"""Portail Famille back-office: the application factory."""
+import os
+from pathlib import Path
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+
+from . import auth, cli, formatting, health
+from .config import load_config
+from .extensions import babel, csrf, db, login_manager, mail, migrate
+from .views import init_admin
+
+MIGRATIONS = str(Path(__file__).parent / "migrations")
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build a configured app; test_config overrides the environment (tests use their own database)."""
+    app = Flask(__name__, instance_path=os.environ.get("PORTAIL_INSTANCE") or None)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(load_config(app.instance_path))
+    if test_config:
+        app.config.update(test_config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)
+    mail.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=lambda: "fr", timezone_selector=lambda: "Europe/Paris")
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Connectez-vous pour accéder au back-office."
+    login_manager.login_message_category = "info"
+
+    formatting.init_app(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(health.bp)
+    init_admin(app)
+    cli.init_app(app)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        message = "Le formulaire a expiré ou n'est pas valide. Rechargez la page et réessayez."
+        return render_template("errors.html", code=400, message=message), 400
+
+    @app.errorhandler(403)
+    def forbidden(error):
+        return render_template("errors.html", code=403,
+                               message="Vous n'avez pas les droits nécessaires pour accéder à cette page."), 403
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return render_template("errors.html", code=404, message="Page introuvable."), 404
+
+    return app

@@ -1,0 +1,78 @@
+"""The secured base views every back-office screen derives from: deny by default, CSRF, French formats."""
+import datetime as dt
+from decimal import Decimal
+
+from flask import abort, redirect, request, url_for
+from flask_admin import AdminIndexView, BaseView
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.form import BaseForm
+from flask_admin.model import typefmt
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from ..formatting import date_fr, datetime_fr, euros
+
+
+class PortailForm(BaseForm):
+    """Flask-Admin forms carrying Flask-WTF's CSRF token, which CSRFProtect checks on every POST."""
+
+    class Meta(FlaskForm.Meta):
+        pass
+
+
+class SecureMixin:
+    """Deny by default: anonymous users go to the login page, non-admins get 403 on admin-only views."""
+
+    #: Views of the Administration menu set this.
+    admin_only = False
+
+    def is_accessible(self) -> bool:
+        if not current_user.is_authenticated:
+            return False
+        return current_user.is_admin or not self.admin_only
+
+    def inaccessible_callback(self, name, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        abort(403)
+
+
+FORMATTERS = dict(typefmt.BASE_FORMATTERS)
+FORMATTERS.update({
+    dt.date: lambda view, value, name: date_fr(value),
+    dt.datetime: lambda view, value, name: datetime_fr(value),
+    Decimal: lambda view, value, name: euros(value),
+})
+FORMATTERS_DETAIL = dict(typefmt.DETAIL_FORMATTERS)
+FORMATTERS_DETAIL.update(FORMATTERS)
+
+
+class PortailModelView(SecureMixin, ModelView):
+    """A list/detail/edit screen of the back-office."""
+
+    form_base_class = PortailForm
+    action_disallowed_list = []
+    can_view_details = True
+    details_modal = False
+    can_export = False
+    page_size = 20
+    column_display_pk = False
+    column_type_formatters = FORMATTERS
+    column_type_formatters_detail = FORMATTERS_DETAIL
+    list_template = "admin/portail/list.html"
+
+
+class ReadOnlyModelView(PortailModelView):
+    """Data owned by the Enfance application: consultation only, here and against crafted POSTs."""
+
+    can_create = False
+    can_edit = False
+    can_delete = False
+
+
+class PortailBaseView(SecureMixin, BaseView):
+    """A custom (non-model) screen."""
+
+
+class PortailIndexView(SecureMixin, AdminIndexView):
+    """The back-office home page."""
