@@ -2,10 +2,9 @@
 import os
 from pathlib import Path
 
-from flask import Flask, render_template
-from flask_wtf.csrf import CSRFError
+from flask import Flask
 
-from . import auth, cli, formatting, health
+from . import api, auth, cli, errors, formatting, health
 from .config import load_config
 from .extensions import babel, csrf, db, login_manager, mail, migrate
 from .views import init_admin
@@ -34,21 +33,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     formatting.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(health.bp)
+    api.init_app(app)
     init_admin(app)
     cli.init_app(app)
 
-    @app.errorhandler(CSRFError)
-    def csrf_error(error):
-        message = "Le formulaire a expiré ou n'est pas valide. Rechargez la page et réessayez."
-        return render_template("errors.html", code=400, message=message), 400
-
-    @app.errorhandler(403)
-    def forbidden(error):
-        return render_template("errors.html", code=403,
-                               message="Vous n'avez pas les droits nécessaires pour accéder à cette page."), 403
-
-    @app.errorhandler(404)
-    def not_found(error):
-        return render_template("errors.html", code=404, message="Page introuvable."), 404
-
+    errors.init_app(app)
     return app

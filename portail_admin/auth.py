@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired
 
 from .extensions import db, login_manager
 from .models import Agent, utcnow
+from .services import audit
 from .services.agents import check_password, find_by_email
 
 bp = Blueprint("auth", __name__)
@@ -40,6 +41,13 @@ def load_agent(session_id: str):
     if agent is None or not agent.actif or agent.session_version != version:
         return None
     return agent
+
+
+@bp.before_app_request
+def _declare_actor():
+    """Writes made during this request are audited under the logged-in agent."""
+    if current_user.is_authenticated:
+        audit.set_actor("agent", current_user.id, current_user.email)
 
 
 @bp.route("/")

@@ -6,7 +6,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from .extensions import db
-from .services import ServiceError, demo
+from .services import ServiceError, api_tokens, demo
 from .services.agents import create_agent
 
 
@@ -45,6 +45,21 @@ def create_agent_command(email, role, password_stdin):
     click.echo(f"Agent créé : {agent.email} ({role}).")
 
 
+@click.command("create-api-token")
+@click.argument("nom")
+@click.option("--scope", type=click.Choice(["portail", "enfance"]), required=True)
+@with_appcontext
+def create_api_token(nom, scope):
+    """Create an API bearer token; it is shown once and stored hashed."""
+    try:
+        _token, plain = api_tokens.create_token(nom, scope)
+    except ServiceError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"Jeton « {nom} » (portée {scope}) — conservez-le, il ne sera plus affiché :")
+    click.echo(plain)
+
+
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="S'arrêter quand les files sont vides.")
 @with_appcontext
@@ -64,5 +79,5 @@ def worker(burst):
 
 
 def init_app(app):
-    for command in (demo_data, create_agent_command, worker):
+    for command in (demo_data, create_agent_command, create_api_token, worker):
         app.cli.add_command(command)

@@ -164,3 +164,18 @@ def redis_url():
     yield REDIS_URL
     conn.flushdb()
     conn.close()
+
+
+@pytest.fixture
+def api_headers(app):
+    """A factory of Authorization headers for a fresh API token of a scope."""
+    from portail_admin.services.api_tokens import create_token
+
+    def make(scope: str) -> dict:
+        _token, plain = create_token(f"test-{scope}-{make.count}", scope)
+        make.count += 1
+        db.session.commit()
+        return {"Authorization": f"Bearer {plain}"}
+
+    make.count = 0
+    return make

@@ -16,7 +16,7 @@ def test_upgrade_builds_the_models_schema(backend, tmp_path, request):
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'migrated.db'}"
     else:
-        url = ensure_postgres_database(request.getfixturevalue("postgres_url").rsplit("/", 1)[0] + "/test_migrations")
+        url = ensure_postgres_database(request.getfixturevalue("postgres_url") + "_migrations")
         engine = sa.create_engine(url)
         with engine.begin() as conn:
             conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))

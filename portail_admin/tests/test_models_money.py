@@ -48,7 +48,7 @@ def test_filtered_sum_equals_sum_of_decimals_to_the_cent(backend, tmp_path, requ
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'money.db'}"
     else:
-        url = ensure_postgres_database(request.getfixturevalue("postgres_url").rsplit("/", 1)[0] + "/test_money")
+        url = ensure_postgres_database(request.getfixturevalue("postgres_url") + "_money")
     values, total, archived, stored, empty = _load_and_sum(url)
     assert isinstance(total, Decimal) and total == sum(values)
     assert archived == sum(v for i, v in enumerate(values) if i % 3 == 0)

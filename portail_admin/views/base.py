@@ -37,6 +37,12 @@ class SecureMixin:
         abort(403)
 
 
+class AdminOnlyMixin:
+    """Views of the Administration menu: admins only."""
+
+    admin_only = True
+
+
 FORMATTERS = dict(typefmt.BASE_FORMATTERS)
 FORMATTERS.update({
     dt.date: lambda view, value, name: date_fr(value),

@@ -1,8 +1,8 @@
-"""Schéma initial du portail
+"""schema initial
 
-Revision ID: 7d63d7274ad0
+Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 21:23:44.563647
+Create Date: 2026-11-28 21:39:27.441496
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '7d63d7274ad0'
+revision = '0001'
 down_revision = None
 branch_labels = None
 depends_on = None
