@@ -1,6 +1,7 @@
 """Demo data: a realistic, repeatable municipality (Faker fr_FR with a fixed seed)."""
 import datetime as dt
 import random
+import unicodedata
 from decimal import Decimal
 
 from faker import Faker
@@ -54,6 +55,11 @@ CLASSES = ("Petite section", "Moyenne section", "Grande section", "CP", "CE1", "
 PIECES = (("Attestation d'assurance", True), ("Carnet de vaccination", True), ("Avis d'imposition", True),
           ("Justificatif de domicile", True), ("Certificat médical", False), ("Jugement de garde", False))
 CONTEXTES = ("Restauration scolaire", "Accueil périscolaire", "Accueil de loisirs", "Multi-accueil")
+
+
+def _ascii(text: str) -> str:
+    """Drop accents: e-mail addresses stay plain ASCII, as most are."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
 
 
 def is_empty() -> bool:
@@ -128,7 +134,7 @@ def _families(rng, fake, familles, today, now, ref) -> list[CompteMetier]:
     for n in range(familles):
         nom = fake.last_name().upper()
         prenom = fake.first_name()
-        email = f"{prenom}.{nom}.{n}@exemple.fr".lower().replace(" ", "-")
+        email = _ascii(f"{prenom}.{nom}.{n}@exemple.fr".lower().replace(" ", "-"))
         # One family in ten never created its citizen account: an Orphelin family account.
         citoyen = None
         if rng.random() > 0.1:
@@ -201,9 +207,9 @@ def _billing(rng, comptes, today, now) -> None:
             roll = rng.random()
             paid = montant if (age > 60 and roll < 0.85) or roll < 0.35 else (
                 (montant / 2).quantize(Decimal("0.01")) if roll < 0.5 else Decimal("0"))
-            if paid:
+            regle_le = emission + dt.timedelta(days=rng.randint(1, 40))
+            if paid and regle_le <= today:
                 numero += 1
-                regle_le = min(today, emission + dt.timedelta(days=rng.randint(1, 40)))
                 mode = rng.choice(tuple(Reglement.MODES))
                 reglement = Reglement(numero=str(123_000_000 + numero), numero_ordre=numero, compte=compte,
                                       regle_le=regle_le, payeur=f"{compte.prenom} {compte.nom}", mode=mode,
