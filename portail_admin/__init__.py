@@ -4,9 +4,10 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import api, auth, cli, errors, formatting, health
+from . import api, auth, cli, errors, formatting, health, logs, security
 from .config import load_config
 from .extensions import babel, csrf, db, login_manager, mail, migrate
+from .services import audit
 from .views import init_admin
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
@@ -20,6 +21,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
 
+    # First, so every request (even one refused by a later hook) gets its id and its log line.
+    logs.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)
     mail.init_app(app)
@@ -31,6 +34,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.login_message_category = "info"
 
     formatting.init_app(app)
+    security.init_app(app)
+    audit.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(health.bp)
     api.init_app(app)

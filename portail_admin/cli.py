@@ -69,15 +69,61 @@ def worker(burst):
     from rq.serializers import JSONSerializer
 
     from .jobs import get_connection, is_inline
+    from .logs import LoggedJob
 
     if is_inline():
         raise click.ClickException("REDIS_URL n'est pas défini : les tâches s'exécutent déjà dans l'application.")
+    # Runs left "en cours" by a worker that died are marked failed before new work starts.
+    from .jobs.imports import balayer
+
+    balayer()
     # Forked work horses must not share the parent's database connections.
     db.engine.dispose()
     queues = current_app.config["RQ_QUEUES"]
-    Worker(queues, connection=get_connection(), serializer=JSONSerializer).work(burst=burst, with_scheduler=True)
+    Worker(queues, connection=get_connection(), serializer=JSONSerializer, job_class=LoggedJob).work(
+        burst=burst, with_scheduler=True)
+
+
+@click.command("relance-courriels")
+@with_appcontext
+def relance_courriels():
+    """Send again the failed e-mails and those left pending (run it from cron: nothing is sent twice)."""
+    from .jobs.courriels import relancer_courriels
+
+    click.echo(f"Courriels relancés : {relancer_courriels()}")
+
+
+@click.command("purger-journal")
+@with_appcontext
+def purger_journal():
+    """Delete the audit entries older than the retention period of Paramètres (run it daily from cron)."""
+    from .jobs.securite import purger_journal as job
+
+    try:
+        click.echo(f"Entrées du journal supprimées : {job()}")
+    except ServiceError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.command("retention-familles")
+@with_appcontext
+def retention_familles():
+    """Anonymise the families inactive past the retention period of Paramètres (run it daily from cron)."""
+    from .jobs.securite import retention_familles as job
+
+    try:
+        resultat = job()
+    except ServiceError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Familles anonymisées : {len(resultat['anonymisees'])}")
+    for compte_id, motif in resultat["refusees"].items():
+        click.echo(f"Compte {compte_id} conservé : {motif}")
 
 
 def init_app(app):
-    for command in (demo_data, create_agent_command, create_api_token, worker):
+    from . import cli_imports
+
+    cli_imports.init_app(app)
+    for command in (demo_data, create_agent_command, create_api_token, worker, relance_courriels, purger_journal,
+                    retention_familles):
         app.cli.add_command(command)

@@ -5,7 +5,7 @@ import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask_login import UserMixin
-from sqlalchemy import BigInteger, Index, TypeDecorator, UniqueConstraint, func
+from sqlalchemy import BigInteger, Index, TypeDecorator, UniqueConstraint, func, text
 
 from .extensions import db
 
@@ -150,7 +150,7 @@ class Traitement(db.Model):
     #: Import type, a key of TYPES.
     type = db.Column(db.String(20), nullable=False, index=True)
     #: Rows in the batch.
-    nombre = db.Column(db.Integer, nullable=False, default=0)
+    nombre = db.Column(db.Integer, nullable=False, default=0, index=True)
     #: Progress 0-100, written while the job runs.
     avancement = db.Column(db.Integer, nullable=False, default=0)
     #: A key of RESULTATS; the database, not Redis, is the source of truth.
@@ -165,6 +165,10 @@ class Traitement(db.Model):
     source = db.Column(db.String(10), nullable=False, default="api")
     #: RQ job id of the last execution.
     job_id = db.Column(db.String(64))
+    #: Last sign of life of the running job (UTC): a run "en cours" whose heartbeat is stale was interrupted.
+    heartbeat = db.Column(db.DateTime)
+    #: Counts at the end: {"lignes", "ecrites", "inchangees", "erreurs"}.
+    compteurs = db.Column(db.JSON, nullable=False, default=dict)
 
     __table_args__ = (Index("ix_traitements_type_created", "type", "created_at"),)
 
@@ -234,7 +238,7 @@ class Citoyen(db.Model):
     #: "M" or "MME", used in the e-mails' greeting.
     civilite = db.Column(db.String(3))
     #: A partner organisation's account rather than a family's.
-    partenaire = db.Column(db.Boolean, nullable=False, default=False)
+    partenaire = db.Column(db.Boolean, nullable=False, default=False, index=True)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
     comptes = db.relationship("CompteMetier", back_populates="citoyen", passive_deletes=True)
@@ -255,7 +259,7 @@ class CompteMetier(db.Model):
     #: Issuing application (Divers, Télé-services, ...).
     emetteur = db.Column(db.String(60), nullable=False, index=True)
     #: Account code in the issuing application: the Enfance reference.
-    code = db.Column(db.String(64), nullable=False)
+    code = db.Column(db.String(64), nullable=False, index=True)
     nom = db.Column(db.String(120), nullable=False, default="", index=True)
     prenom = db.Column(db.String(120), nullable=False, default="")
     email = db.Column(db.String(254), index=True)
@@ -269,7 +273,13 @@ class CompteMetier(db.Model):
     citoyen = db.relationship("Citoyen", back_populates="comptes")
     individus = db.relationship("Individu", back_populates="compte", passive_deletes=True)
 
-    __table_args__ = (UniqueConstraint("emetteur", "code", name="uq_comptes_metier_emetteur_code"),)
+    __table_args__ = (
+        UniqueConstraint("emetteur", "code", name="uq_comptes_metier_emetteur_code"),
+        # Imports from Enfance name family accounts by code within the univers.
+        Index("ix_comptes_metier_univers_code", "univers", "code"),
+        # The "Compte" column sorts on nom then prenom.
+        Index("ix_comptes_metier_nom_prenom", "nom", "prenom"),
+    )
 
     @property
     def libelle(self) -> str:
@@ -404,15 +414,17 @@ class Individu(db.Model):
     #: Family account; the individual stays if the citizen account goes.
     compte_id = db.Column(db.Integer, db.ForeignKey("comptes_metier.id"), nullable=False, index=True)
     nom = db.Column(db.String(120), nullable=False, index=True)
-    prenom = db.Column(db.String(120), nullable=False)
+    prenom = db.Column(db.String(120), nullable=False, index=True)
     date_naissance = db.Column(db.Date)
     #: enfant, responsable or conjoint.
     role = db.Column(db.String(12), nullable=False, index=True)
     #: Last synchronisation from Enfance (UTC).
     synchronise_le = db.Column(db.DateTime, index=True)
-    archive = db.Column(db.Boolean, nullable=False, default=False)
+    archive = db.Column(db.Boolean, nullable=False, default=False, index=True)
 
     compte = db.relationship("CompteMetier", back_populates="individus")
+
+    __table_args__ = (Index("ix_individus_nom_prenom", "nom", "prenom"),)
 
     @property
     def nom_prenom(self) -> str:
@@ -463,7 +475,7 @@ class Facture(db.Model):
     date_echeance = db.Column(db.Date, index=True)
     montant = db.Column(Montant, nullable=False, index=True)
     #: What is still to be paid.
-    restant_du = db.Column(Montant, nullable=False)
+    restant_du = db.Column(Montant, nullable=False, index=True)
     payable_en_ligne = db.Column(db.Boolean, nullable=False, default=False)
     emetteur = db.Column(db.String(60), nullable=False, default="Divers", index=True)
     #: Billing context, e.g. "Restauration scolaire", "Accueil de loisirs".
@@ -482,6 +494,13 @@ class Facture(db.Model):
     __table_args__ = (
         Index("ix_factures_archive_emission", "archive", "date_emission", "id"),
         Index("ix_factures_compte_emission", "compte_id", "date_emission"),
+        # The dashboard: live invoices with something still due, by due date (partial, covering the sum;
+        # the query must spell the same predicate for the planner to use it).
+        Index("ix_factures_echues", "date_echeance", "restant_du",
+              sqlite_where=text("archive IS 0 AND restant_du > 0"),
+              postgresql_where=text("archive IS false AND restant_du > 0")),
+        # This year's monthly deposits, read from the index alone.
+        Index("ix_factures_depot_montant", "date_depot", "montant"),
     )
 
     @property
@@ -537,13 +556,13 @@ class Reglement(db.Model):
     compte_id = db.Column(db.Integer, db.ForeignKey("comptes_metier.id"), nullable=False, index=True)
     #: "Réglé le".
     regle_le = db.Column(db.Date, nullable=False, index=True)
-    payeur = db.Column(db.String(200), nullable=False, default="")
+    payeur = db.Column(db.String(200), nullable=False, default="", index=True)
     #: A key of MODES.
     mode = db.Column(db.String(20), nullable=False, index=True)
     #: Amount received ("Encaissé").
     encaisse = db.Column(Montant, nullable=False, index=True)
     #: Amount allocated to invoices ("Ventilé").
-    ventile = db.Column(Montant, nullable=False)
+    ventile = db.Column(Montant, nullable=False, index=True)
     en_ligne = db.Column(db.Boolean, nullable=False, default=False, index=True)
     emetteur = db.Column(db.String(60), nullable=False, default="Divers", index=True)
     contexte = db.Column(db.String(80), nullable=False, default="", index=True)
@@ -559,6 +578,10 @@ class Reglement(db.Model):
     __table_args__ = (
         Index("ix_reglements_archive_regle", "archive", "regle_le", "id"),
         Index("ix_reglements_compte_regle", "compte_id", "regle_le"),
+        # This year's monthly deposits, read from the index alone.
+        Index("ix_reglements_depot_encaisse", "date_depot", "encaisse"),
+        # "Total global" of the Règlements list, read from the index alone (not row by row from the table).
+        Index("ix_reglements_archive_encaisse", "archive", "encaisse"),
     )
 
     def __str__(self) -> str:
@@ -659,7 +682,11 @@ class Demande(db.Model):
         "DemandeHistorique", back_populates="demande", order_by="DemandeHistorique.created_at"
     )
 
-    __table_args__ = (Index("ix_demandes_etat_created", "etat", "created_at"),)
+    __table_args__ = (
+        Index("ix_demandes_etat_created", "etat", "created_at"),
+        # The dashboard's late requests, counted per type from the index alone.
+        Index("ix_demandes_etat_type_created", "etat", "type", "created_at"),
+    )
 
     def __str__(self) -> str:
         return self.reference

@@ -68,6 +68,11 @@ def _api_error(error: ApiError):
 
 
 def init_app(app):
-    from . import openapi  # noqa: F401  (routes of the blueprint)
+    # Imported for their routes on the blueprint.
+    from . import (  # noqa: F401
+        demandes,  # requests: portail intake, Enfance pull
+        imports,  # mass imports from Enfance
+        openapi,  # the OpenAPI document
+    )
 
     app.register_blueprint(bp)

@@ -4,6 +4,8 @@ from redis import Redis
 from rq import Queue
 from rq.serializers import JSONSerializer
 
+from ..logs import LoggedJob
+
 
 def get_connection(app=None):
     """The Redis connection of the app; an in-memory fakeredis when REDIS_URL is unset."""
@@ -30,4 +32,5 @@ def is_inline(app=None) -> bool:
 def get_queue(name: str = "default", app=None) -> Queue:
     """An RQ queue with the JSON serializer (jobs take ids, never ORM objects)."""
     app = app or current_app
-    return Queue(name, connection=get_connection(app), is_async=not is_inline(app), serializer=JSONSerializer)
+    return Queue(name, connection=get_connection(app), is_async=not is_inline(app), serializer=JSONSerializer,
+                 job_class=LoggedJob)

@@ -33,7 +33,7 @@ from ..models import (
     Traitement,
     Ventilation,
 )
-from . import parametres
+from . import audit, parametres
 from .agents import create_agent
 
 SEED = 4242
@@ -69,6 +69,12 @@ def is_empty() -> bool:
 
 def load(familles: int = 200, today: dt.date | None = None) -> dict:
     """Replace all portal data with a fresh demo municipality; returns row counts. The caller commits."""
+    # Generated rows are nobody's action: the audit trail does not record them one by one.
+    with audit.suspendu():
+        return _load(familles, today)
+
+
+def _load(familles: int, today: dt.date | None) -> dict:
     today = today or dt.date.today()
     for model in TABLES:
         db.session.execute(db.delete(model))

@@ -11,6 +11,8 @@ DEFAULTS = {
     "delai_absence": "2",
     "delai_contact": "3",
     "retention_audit_mois": "12",
+    #: Months without activity after which a family is anonymised by the retention job.
+    "retention_familles_mois": "36",
 }
 
 #: The seed's fixed parts are in services/notifications; these are the editable parts.

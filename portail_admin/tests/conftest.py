@@ -93,7 +93,10 @@ def app(database_url, tmp_path):
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": None,
         "MAIL_SUPPRESS_SEND": True,
+        "ARGON2_FAST": True,
         "SERVER_NAME": "localhost",
+        # Import batches are kept per test, not in the repository's instance/ folder.
+        "IMPORTS_FOLDER": str(tmp_path / "imports"),
     })
     with app.app_context():
         yield app

@@ -1,4 +1,6 @@
 """Login through the real form, logout, deny by default, roles, safe redirects, CSRF."""
+import re
+
 import pytest
 
 from portail_admin.auth import safe_next
@@ -15,7 +17,7 @@ def admin_rules(app):
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/admin") or rule.endpoint == "admin.static":
             continue
-        url = rule.rule.replace("<export_type>", "csv").replace("<path:filename>", "x")
+        url = re.sub(r"<(?:int:)?[a-z_]+>", "1", rule.rule.replace("<path:filename>", "x"))
         for method in sorted(rule.methods - SKIP_METHODS):
             yield method, url
 

@@ -10,7 +10,7 @@ MENUS = [
     ("Famille", ["Individus", "Activités", "Structures", "Classes", "Périodes", "Fermetures",
                  "Pièces justificatives"]),
     ("Demandes", []),
-    ("Administration", ["Notifications", "Paramètres", "État des traitements", "Agents"]),
+    ("Administration", ["Notifications", "Paramètres", "État des traitements", "Agents", "Journal"]),
 ]
 
 #: Each menu entry, the headers the seed shows, and a column that demo rows fill.
@@ -30,7 +30,6 @@ SCREENS = [
     ("pieces", ["Pièce justificative", "Référence", "Date de synchronisation"]),
     ("demandes", ["Référence", "Date de la demande", "Compte citoyen", "Email", "Type", "État", "Délai"]),
     ("notifications", ["Notification"]),
-    ("parametres", ["Paramètre", "Valeur"]),
     ("traitements", ["Date", "Durée", "Avancement %", "Univers", "Type", "Nombre", "Résultat"]),
     ("agents", ["Email", "Nom", "Prénom", "Rôle"]),
 ]

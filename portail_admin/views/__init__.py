@@ -2,8 +2,9 @@
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
+from ..security import csp_nonce
 from . import administration, citoyens, demandes, facturation, famille
-from .base import PortailIndexView
+from .accueil import AccueilView
 
 #: Menu sections in the order of the vendor guide.
 SECTIONS = (citoyens, facturation, famille, demandes, administration)
@@ -14,8 +15,9 @@ def init_admin(app) -> Admin:
     admin = Admin(
         app,
         name="Portail Famille",
-        index_view=PortailIndexView(name="Accueil", url="/admin", template="admin/portail/index.html"),
+        index_view=AccueilView(name="Accueil", url="/admin", template="admin/portail/index.html"),
         theme=Bootstrap4Theme(base_template="admin/portail/base.html", fluid=True),
+        csp_nonce_generator=csp_nonce,
     )
     for section in SECTIONS:
         section.register(admin)

@@ -11,6 +11,8 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from ..formatting import date_fr, datetime_fr, euros
+from ..services import audit
+from .fastlist import FastListMixin
 
 
 class PortailForm(BaseForm):
@@ -45,15 +47,16 @@ class AdminOnlyMixin:
 
 FORMATTERS = dict(typefmt.BASE_FORMATTERS)
 FORMATTERS.update({
-    dt.date: lambda view, value, name: date_fr(value),
+    # Flask-Admin takes the first isinstance match: datetime (a subclass of date) must come first.
     dt.datetime: lambda view, value, name: datetime_fr(value),
+    dt.date: lambda view, value, name: date_fr(value),
     Decimal: lambda view, value, name: euros(value),
 })
 FORMATTERS_DETAIL = dict(typefmt.DETAIL_FORMATTERS)
 FORMATTERS_DETAIL.update(FORMATTERS)
 
 
-class PortailModelView(SecureMixin, ModelView):
+class PortailModelView(SecureMixin, FastListMixin, ModelView):
     """A list/detail/edit screen of the back-office."""
 
     form_base_class = PortailForm
@@ -66,6 +69,18 @@ class PortailModelView(SecureMixin, ModelView):
     column_type_formatters = FORMATTERS
     column_type_formatters_detail = FORMATTERS_DETAIL
     list_template = "admin/portail/list.html"
+    #: Detail pages end with the record's "Historique" (audit trail).
+    details_template = "admin/portail/details.html"
+
+    def historique(self, model) -> list:
+        """The audit entries on this record, newest first."""
+        return audit.historique(type(model).__name__, self.get_pk_value(model))
+
+    def _get_list_extra_args(self):
+        view_args = super()._get_list_extra_args()
+        # A crafted negative page would be a negative OFFSET: an error on PostgreSQL, not a page.
+        view_args.page = max(view_args.page or 0, 0)
+        return view_args
 
 
 class ReadOnlyModelView(PortailModelView):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 21:39:27.441496
+Create Date: 2026-11-28 22:43:16.606789
 
 """
 from alembic import op
@@ -77,6 +77,7 @@ def upgrade():
     )
     with op.batch_alter_table('citoyens', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_citoyens_nom'), ['nom'], unique=False)
+        batch_op.create_index(batch_op.f('ix_citoyens_partenaire'), ['partenaire'], unique=False)
         batch_op.create_index(batch_op.f('ix_citoyens_prenom'), ['prenom'], unique=False)
 
     op.create_table('modeles_notification',
@@ -134,10 +135,13 @@ def upgrade():
     sa.Column('fichier', sa.String(length=500), nullable=True),
     sa.Column('source', sa.String(length=10), nullable=False),
     sa.Column('job_id', sa.String(length=64), nullable=True),
+    sa.Column('heartbeat', sa.DateTime(), nullable=True),
+    sa.Column('compteurs', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_traitements'))
     )
     with op.batch_alter_table('traitements', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_traitements_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_traitements_nombre'), ['nombre'], unique=False)
         batch_op.create_index(batch_op.f('ix_traitements_resultat'), ['resultat'], unique=False)
         batch_op.create_index(batch_op.f('ix_traitements_type'), ['type'], unique=False)
         batch_op.create_index('ix_traitements_type_created', ['type', 'created_at'], unique=False)
@@ -189,10 +193,13 @@ def upgrade():
     )
     with op.batch_alter_table('comptes_metier', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_comptes_metier_citoyen_id'), ['citoyen_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_comptes_metier_code'), ['code'], unique=False)
         batch_op.create_index(batch_op.f('ix_comptes_metier_email'), ['email'], unique=False)
         batch_op.create_index(batch_op.f('ix_comptes_metier_emetteur'), ['emetteur'], unique=False)
         batch_op.create_index(batch_op.f('ix_comptes_metier_nom'), ['nom'], unique=False)
+        batch_op.create_index('ix_comptes_metier_nom_prenom', ['nom', 'prenom'], unique=False)
         batch_op.create_index(batch_op.f('ix_comptes_metier_univers'), ['univers'], unique=False)
+        batch_op.create_index('ix_comptes_metier_univers_code', ['univers', 'code'], unique=False)
 
     op.create_table('demandes',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -221,6 +228,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_demandes_email'), ['email'], unique=False)
         batch_op.create_index(batch_op.f('ix_demandes_etat'), ['etat'], unique=False)
         batch_op.create_index('ix_demandes_etat_created', ['etat', 'created_at'], unique=False)
+        batch_op.create_index('ix_demandes_etat_type_created', ['etat', 'type', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_demandes_type'), ['type'], unique=False)
 
     op.create_table('factures',
@@ -252,9 +260,12 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_factures_date_depot'), ['date_depot'], unique=False)
         batch_op.create_index(batch_op.f('ix_factures_date_echeance'), ['date_echeance'], unique=False)
         batch_op.create_index(batch_op.f('ix_factures_date_emission'), ['date_emission'], unique=False)
+        batch_op.create_index('ix_factures_depot_montant', ['date_depot', 'montant'], unique=False)
+        batch_op.create_index('ix_factures_echues', ['date_echeance', 'restant_du'], unique=False, sqlite_where=sa.text('archive IS 0 AND restant_du > 0'), postgresql_where=sa.text('archive IS false AND restant_du > 0'))
         batch_op.create_index(batch_op.f('ix_factures_emetteur'), ['emetteur'], unique=False)
         batch_op.create_index(batch_op.f('ix_factures_montant'), ['montant'], unique=False)
         batch_op.create_index(batch_op.f('ix_factures_numero_ordre'), ['numero_ordre'], unique=False)
+        batch_op.create_index(batch_op.f('ix_factures_restant_du'), ['restant_du'], unique=False)
         batch_op.create_index(batch_op.f('ix_factures_univers'), ['univers'], unique=False)
 
     op.create_table('fermetures',
@@ -288,8 +299,11 @@ def upgrade():
     sa.UniqueConstraint('reference', name=op.f('uq_individus_reference'))
     )
     with op.batch_alter_table('individus', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_individus_archive'), ['archive'], unique=False)
         batch_op.create_index(batch_op.f('ix_individus_compte_id'), ['compte_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_individus_nom'), ['nom'], unique=False)
+        batch_op.create_index('ix_individus_nom_prenom', ['nom', 'prenom'], unique=False)
+        batch_op.create_index(batch_op.f('ix_individus_prenom'), ['prenom'], unique=False)
         batch_op.create_index(batch_op.f('ix_individus_role'), ['role'], unique=False)
         batch_op.create_index(batch_op.f('ix_individus_synchronise_le'), ['synchronise_le'], unique=False)
 
@@ -332,18 +346,22 @@ def upgrade():
     sa.UniqueConstraint('numero', name=op.f('uq_reglements_numero'))
     )
     with op.batch_alter_table('reglements', schema=None) as batch_op:
+        batch_op.create_index('ix_reglements_archive_encaisse', ['archive', 'encaisse'], unique=False)
         batch_op.create_index('ix_reglements_archive_regle', ['archive', 'regle_le', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_reglements_compte_id'), ['compte_id'], unique=False)
         batch_op.create_index('ix_reglements_compte_regle', ['compte_id', 'regle_le'], unique=False)
         batch_op.create_index(batch_op.f('ix_reglements_contexte'), ['contexte'], unique=False)
         batch_op.create_index(batch_op.f('ix_reglements_date_depot'), ['date_depot'], unique=False)
+        batch_op.create_index('ix_reglements_depot_encaisse', ['date_depot', 'encaisse'], unique=False)
         batch_op.create_index(batch_op.f('ix_reglements_emetteur'), ['emetteur'], unique=False)
         batch_op.create_index(batch_op.f('ix_reglements_en_ligne'), ['en_ligne'], unique=False)
         batch_op.create_index(batch_op.f('ix_reglements_encaisse'), ['encaisse'], unique=False)
         batch_op.create_index(batch_op.f('ix_reglements_mode'), ['mode'], unique=False)
         batch_op.create_index(batch_op.f('ix_reglements_numero_ordre'), ['numero_ordre'], unique=False)
+        batch_op.create_index(batch_op.f('ix_reglements_payeur'), ['payeur'], unique=False)
         batch_op.create_index(batch_op.f('ix_reglements_regle_le'), ['regle_le'], unique=False)
         batch_op.create_index(batch_op.f('ix_reglements_univers'), ['univers'], unique=False)
+        batch_op.create_index(batch_op.f('ix_reglements_ventile'), ['ventile'], unique=False)
 
     op.create_table('courriels',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -495,18 +513,22 @@ def downgrade():
 
     op.drop_table('courriels')
     with op.batch_alter_table('reglements', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reglements_ventile'))
         batch_op.drop_index(batch_op.f('ix_reglements_univers'))
         batch_op.drop_index(batch_op.f('ix_reglements_regle_le'))
+        batch_op.drop_index(batch_op.f('ix_reglements_payeur'))
         batch_op.drop_index(batch_op.f('ix_reglements_numero_ordre'))
         batch_op.drop_index(batch_op.f('ix_reglements_mode'))
         batch_op.drop_index(batch_op.f('ix_reglements_encaisse'))
         batch_op.drop_index(batch_op.f('ix_reglements_en_ligne'))
         batch_op.drop_index(batch_op.f('ix_reglements_emetteur'))
+        batch_op.drop_index('ix_reglements_depot_encaisse')
         batch_op.drop_index(batch_op.f('ix_reglements_date_depot'))
         batch_op.drop_index(batch_op.f('ix_reglements_contexte'))
         batch_op.drop_index('ix_reglements_compte_regle')
         batch_op.drop_index(batch_op.f('ix_reglements_compte_id'))
         batch_op.drop_index('ix_reglements_archive_regle')
+        batch_op.drop_index('ix_reglements_archive_encaisse')
 
     op.drop_table('reglements')
     with op.batch_alter_table('periodes', schema=None) as batch_op:
@@ -517,8 +539,11 @@ def downgrade():
     with op.batch_alter_table('individus', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_individus_synchronise_le'))
         batch_op.drop_index(batch_op.f('ix_individus_role'))
+        batch_op.drop_index(batch_op.f('ix_individus_prenom'))
+        batch_op.drop_index('ix_individus_nom_prenom')
         batch_op.drop_index(batch_op.f('ix_individus_nom'))
         batch_op.drop_index(batch_op.f('ix_individus_compte_id'))
+        batch_op.drop_index(batch_op.f('ix_individus_archive'))
 
     op.drop_table('individus')
     with op.batch_alter_table('fermetures', schema=None) as batch_op:
@@ -528,9 +553,12 @@ def downgrade():
     op.drop_table('fermetures')
     with op.batch_alter_table('factures', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_factures_univers'))
+        batch_op.drop_index(batch_op.f('ix_factures_restant_du'))
         batch_op.drop_index(batch_op.f('ix_factures_numero_ordre'))
         batch_op.drop_index(batch_op.f('ix_factures_montant'))
         batch_op.drop_index(batch_op.f('ix_factures_emetteur'))
+        batch_op.drop_index('ix_factures_echues', sqlite_where=sa.text('archive IS 0 AND restant_du > 0'), postgresql_where=sa.text('archive IS false AND restant_du > 0'))
+        batch_op.drop_index('ix_factures_depot_montant')
         batch_op.drop_index(batch_op.f('ix_factures_date_emission'))
         batch_op.drop_index(batch_op.f('ix_factures_date_echeance'))
         batch_op.drop_index(batch_op.f('ix_factures_date_depot'))
@@ -542,6 +570,7 @@ def downgrade():
     op.drop_table('factures')
     with op.batch_alter_table('demandes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_demandes_type'))
+        batch_op.drop_index('ix_demandes_etat_type_created')
         batch_op.drop_index('ix_demandes_etat_created')
         batch_op.drop_index(batch_op.f('ix_demandes_etat'))
         batch_op.drop_index(batch_op.f('ix_demandes_email'))
@@ -551,10 +580,13 @@ def downgrade():
 
     op.drop_table('demandes')
     with op.batch_alter_table('comptes_metier', schema=None) as batch_op:
+        batch_op.drop_index('ix_comptes_metier_univers_code')
         batch_op.drop_index(batch_op.f('ix_comptes_metier_univers'))
+        batch_op.drop_index('ix_comptes_metier_nom_prenom')
         batch_op.drop_index(batch_op.f('ix_comptes_metier_nom'))
         batch_op.drop_index(batch_op.f('ix_comptes_metier_emetteur'))
         batch_op.drop_index(batch_op.f('ix_comptes_metier_email'))
+        batch_op.drop_index(batch_op.f('ix_comptes_metier_code'))
         batch_op.drop_index(batch_op.f('ix_comptes_metier_citoyen_id'))
 
     op.drop_table('comptes_metier')
@@ -571,6 +603,7 @@ def downgrade():
         batch_op.drop_index('ix_traitements_type_created')
         batch_op.drop_index(batch_op.f('ix_traitements_type'))
         batch_op.drop_index(batch_op.f('ix_traitements_resultat'))
+        batch_op.drop_index(batch_op.f('ix_traitements_nombre'))
         batch_op.drop_index(batch_op.f('ix_traitements_created_at'))
 
     op.drop_table('traitements')
@@ -583,6 +616,7 @@ def downgrade():
     op.drop_table('modeles_notification')
     with op.batch_alter_table('citoyens', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_citoyens_prenom'))
+        batch_op.drop_index(batch_op.f('ix_citoyens_partenaire'))
         batch_op.drop_index(batch_op.f('ix_citoyens_nom'))
 
     op.drop_table('citoyens')
