@@ -1,18 +1,24 @@
-"""Agent login and logout (Flask-Login), and the loader that checks the session version."""
+"""Agent login and logout (Flask-Login), the loader that checks the session version, session timeouts."""
+import time
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
 from .extensions import db, login_manager
-from .models import Agent, utcnow
+from .models import Agent
+from .security import LOGIN_LIMITS, limiter
 from .services import audit
-from .services.agents import check_password, find_by_email
+from .services.agents import authenticate
 
 bp = Blueprint("auth", __name__)
+#: Defaults of the idle timeout and of the absolute lifetime of a session (config overrides them).
+IDLE_MINUTES = 30
+MAX_HOURS = 10
+GENERIC_ERROR = "Identifiants incorrects."
 
 
 class LoginForm(FlaskForm):
@@ -43,11 +49,42 @@ def load_agent(session_id: str):
     return agent
 
 
+def _end_session() -> None:
+    """Log out and forget everything the session held, including its CSRF secret."""
+    logout_user()
+    session.clear()
+
+
+def _session_expired(now: float) -> bool:
+    idle = current_app.config.get("SESSION_IDLE_MINUTES", IDLE_MINUTES) * 60
+    lifetime = current_app.config.get("SESSION_MAX_HOURS", MAX_HOURS) * 3600
+    return now - session.get("vu", 0) > idle or now - session.get("debut", 0) > lifetime
+
+
 @bp.before_app_request
-def _declare_actor():
-    """Writes made during this request are audited under the logged-in agent."""
-    if current_user.is_authenticated:
-        audit.set_actor("agent", current_user.id, current_user.email)
+def _check_session():
+    """End sessions idle too long or too old; writes made during this request are audited under the agent."""
+    # g outlives a request when an app context was already pushed (tests, CLI): nothing of the previous request's
+    # session (agent, CSRF token, actor) is carried over, so every request checks its own cookie afresh.
+    for key in ("_login_user", "csrf_token", "audit_actor"):
+        g.pop(key, None)
+    if request.endpoint in ("static", "admin.static") or not current_user.is_authenticated:
+        return None
+    now = time.time()
+    if _session_expired(now):
+        current_app.logger.info("Session expirée pour %s", current_user.email)
+        _end_session()
+        flash("Votre session a expiré : reconnectez-vous.", "info")
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?") if request.method == "GET" else None))
+    if now - session.get("vu", 0) > 60:
+        session["vu"] = int(now)
+    audit.set_actor("agent", current_user.id, current_user.email)
+    return None
+
+
+def _deduct_failure(response) -> bool:
+    """Only failed attempts count toward the rate limit (a success redirects)."""
+    return response.status_code != 302
 
 
 @bp.route("/")
@@ -57,20 +94,24 @@ def home():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(LOGIN_LIMITS, methods=["POST"], deduct_when=_deduct_failure)
 def login():
-    """The French login form; a wrong e-mail or password gets the same message."""
+    """The French login form; a wrong e-mail or password, or a locked account, gets the same message."""
     target = safe_next(request.args.get("next"), url_for("admin.index"))
     if current_user.is_authenticated:
         return redirect(target)
     form = LoginForm()
     if form.validate_on_submit():
-        agent = find_by_email(form.email.data)
-        if agent is not None and agent.actif and check_password(agent, form.password.data):
-            agent.derniere_connexion = utcnow()
-            db.session.commit()
+        agent = authenticate(form.email.data, form.password.data)
+        db.session.commit()
+        if agent is not None:
             login_user(agent)
+            now = int(time.time())
+            session["debut"] = session["vu"] = now
             return redirect(target)
-        flash("Identifiants incorrects.", "error")
+        current_app.logger.warning("Échec de connexion pour %r depuis %s", (form.email.data or "")[:254],
+                                   request.remote_addr)
+        flash(GENERIC_ERROR, "error")
     return render_template("auth/login.html", form=form), 200
 
 
@@ -79,7 +120,8 @@ def login():
 def logout():
     """POST with CSRF; the session version is bumped so a copied cookie no longer works."""
     current_user.session_version += 1
+    audit.record("logout", current_user._get_current_object())
     db.session.commit()
-    logout_user()
+    _end_session()
     flash("Vous êtes déconnecté(e).", "info")
     return redirect(url_for("auth.login"))
