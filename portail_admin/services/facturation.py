@@ -1,18 +1,204 @@
-"""Invoices and payments: monthly deposit figures."""
-from sqlalchemy import func
+"""Invoices and payments: list filters, exact totals, monthly deposits, archiving, detail lookups."""
+import datetime as dt
+import time
+from decimal import Decimal
+
+from flask import current_app
+from sqlalchemy import and_, exists, func, literal_column, or_
+from sqlalchemy.orm import contains_eager
 
 from ..extensions import db
-from ..models import Facture
+from ..formatting import PARIS
+from ..models import CompteMetier, Facture, Operation, Reglement, Ventilation, sum_exact
+from . import ServiceError, audit
+
+#: How long a global total or the monthly figures are reused (seconds); 0 disables the cache.
+CACHE_SECONDES = 30
+#: Distinct filter signatures kept at most per process.
+CACHE_MAX = 512
+
+
+def _cache() -> dict:
+    # One cache per app: a test's fresh app never sees another test's figures.
+    return current_app.extensions.setdefault("facturation_cache", {})
+
+
+def _memo(cle, calcul):
+    """calcul() reused for FACTURATION_CACHE_SECONDES: a full-table SUM is too slow for every page."""
+    ttl = current_app.config.get("FACTURATION_CACHE_SECONDES", CACHE_SECONDES)
+    if not ttl:
+        return calcul()
+    cache = _cache()
+    maintenant = time.monotonic()
+    entree = cache.get(cle)
+    if entree and entree[0] > maintenant:
+        return entree[1]
+    valeur = calcul()
+    if len(cache) >= CACHE_MAX:
+        cache.clear()
+    cache[cle] = (maintenant + ttl, valeur)
+    return valeur
+
+
+def vider_cache() -> None:
+    """Forget cached totals and monthly figures (after a change made here)."""
+    _cache().clear()
+
+
+# --------------------------------------------------------------------------- filters
+
+
+def _commence_par(column, mot: str):
+    """The column starts with the word as typed, in lower case, UPPER CASE or Capitalised: index ranges."""
+    variantes = dict.fromkeys((mot, mot.lower(), mot.upper(), mot[:1].upper() + mot[1:].lower()))
+    # [mot, mot with its last character bumped) holds exactly the strings that start with mot.
+    return or_(*(and_(column >= v, column < v[:-1] + chr(min(ord(v[-1]) + 1, 0x10FFFF))) for v in variantes))
+
+
+def critere_compte(model, texte: str):
+    """Family accounts whose name or first name starts with each word typed ("DUP marie")."""
+    mots = texte.split()
+    comptes = db.select(CompteMetier.id).where(
+        *(or_(_commence_par(CompteMetier.nom, mot), _commence_par(CompteMetier.prenom, mot)) for mot in mots))
+    return model.compte_id.in_(comptes)
+
+
+def criteres(model, filtres: dict) -> list:
+    """SQL conditions for a list's validated filters (keys of the filter form; empty values are absent).
+
+    The same conditions serve the list, its count, its totals and its exports.
+    """
+    f = {k: v for k, v in filtres.items() if v not in (None, "")}
+    where = []
+    if model in (Facture, Reglement):
+        where.append(model.archive.is_(bool(f.get("archives"))))
+    if "compte" in f:
+        where.append(critere_compte(model, f["compte"]))
+    if "compte_id" in f:
+        where.append(model.compte_id == f["compte_id"])
+    for key in ("emetteur", "contexte", "univers"):
+        if key in f:
+            where.append(getattr(model, key) == f[key])
+    if "depot_du" in f:
+        where.append(model.date_depot >= f["depot_du"])
+    if "depot_au" in f:
+        where.append(model.date_depot <= f["depot_au"])
+    if "no_du" in f:
+        where.append(model.numero_ordre >= f["no_du"])
+    if "no_au" in f:
+        where.append(model.numero_ordre <= f["no_au"])
+    if "montant" in f:
+        where.append((Facture.montant if model is Facture else model.encaisse) == f["montant"])
+    if "emise_du" in f:
+        where.append(Facture.date_emission >= f["emise_du"])
+    if "emise_au" in f:
+        where.append(Facture.date_emission <= f["emise_au"])
+    if "en_ligne" in f:
+        where.append(Reglement.en_ligne.is_(f["en_ligne"] == "oui"))
+    if "fact_du" in f or "fact_au" in f:
+        # One and the same invoice paid by the payment must lie in the range.
+        bornes = [Facture.numero_ordre >= f["fact_du"]] if "fact_du" in f else []
+        bornes += [Facture.numero_ordre <= f["fact_au"]] if "fact_au" in f else []
+        where.append(exists().where(Ventilation.reglement_id == Reglement.id,
+                                    Ventilation.facture_id == Facture.id, and_(*bornes)))
+    if f.get("echues"):
+        # Overdue unpaid invoices, as counted on the dashboard (today in Paris time).
+        where.extend(criteres_echues(dt.datetime.now(PARIS).date())[1:])
+    if "du" in f:
+        where.append(Operation.date >= f["du"])
+    if "au" in f:
+        where.append(Operation.date <= f["au"])
+    if "type" in f:
+        where.append(Operation.type == f["type"])
+    return where
+
+
+def criteres_echues(aujourd_hui: dt.date) -> list:
+    """SQL criteria of an overdue invoice: live (not archived), something still due, due date passed.
+
+    The first two spell the predicate of the partial index ix_factures_echues (a literal 0, not a parameter),
+    so the count and the sum read that small index alone.
+    """
+    return [Facture.archive.is_(False), Facture.restant_du > literal_column("0"), Facture.date_echeance < aujourd_hui]
+
+
+def _signature(filtres: dict) -> tuple:
+    return tuple(sorted((k, str(v)) for k, v in filtres.items() if v not in (None, "")))
+
+
+def total_reglements(filtres: dict) -> Decimal:
+    """Exact SUM of "Encaissé" over the whole filtered list of payments (integer cents in SQL)."""
+    return _memo(("total", "reglements", _signature(filtres)),
+                 lambda: sum_exact(Reglement.encaisse, *criteres(Reglement, filtres)))
+
+
+def contextes(model) -> list[str]:
+    """The billing contexts in use, for the "Contexte" filter."""
+    return _memo(("contextes", model.__tablename__), lambda: list(db.session.scalars(
+        db.select(model.contexte).where(model.contexte != "").distinct().order_by(model.contexte))))
+
+
+# --------------------------------------------------------------------------- deposits
+
+
+def _depots_mensuels(model) -> list[dict]:
+    amount = model.montant if model is Facture else model.encaisse
+    # Per day, in the (date_depot, amount) index's order: no sort, no per-row date function; months in Python.
+    rows = db.session.execute(
+        db.select(model.date_depot, func.count(), func.coalesce(func.sum(amount), 0)).group_by(model.date_depot)
+    ).all()
+    mois: dict[tuple[int, int], dict] = {}
+    for jour, nombre, total in rows:
+        entree = mois.setdefault((jour.year, jour.month), {"annee": jour.year, "mois": jour.month, "nombre": 0,
+                                                            "total": Decimal("0.00")})
+        entree["nombre"] += nombre
+        entree["total"] += total
+    return [mois[cle] for cle in sorted(mois, reverse=True)]
 
 
 def depots_mensuels(model) -> list[dict]:
     """Per deposit month, newest first: number of invoices (or payments) and their total amount."""
-    amount = model.montant if model is Facture else model.encaisse
-    year = func.extract("year", model.date_depot).label("annee")
-    month = func.extract("month", model.date_depot).label("mois")
-    rows = db.session.execute(
-        db.select(year, month, func.count(model.id), func.coalesce(func.sum(amount), 0))
-        .group_by(year, month)
-        .order_by(year.desc(), month.desc())
-    ).all()
-    return [{"annee": int(y), "mois": int(m), "nombre": n, "total": total} for y, m, n, total in rows]
+    return _memo(("depots", model.__tablename__), lambda: _depots_mensuels(model))
+
+
+def derniers_mois(rows: list[dict], today: dt.date, n: int = 12) -> list[dict]:
+    """The n months up to today's, oldest first; a month with no deposit counts 0."""
+    par_mois = {(r["annee"], r["mois"]): r for r in rows}
+    annee, mois = today.year, today.month
+    mois_liste = []
+    for _ in range(n):
+        mois_liste.insert(0, (annee, mois))
+        annee, mois = (annee, mois - 1) if mois > 1 else (annee - 1, 12)
+    return [par_mois.get(am, {"annee": am[0], "mois": am[1], "nombre": 0, "total": Decimal("0.00")})
+            for am in mois_liste]
+
+
+# --------------------------------------------------------------------------- archive flag, details
+
+
+def archiver(model, ids, archive: bool = True) -> int:
+    """Set the archived flag of invoices or payments; returns how many changed. The caller commits."""
+    if model not in (Facture, Reglement):
+        raise ServiceError("Seules les factures et les règlements s’archivent.")
+    ids = [int(i) for i in ids]
+    objets = db.session.scalars(db.select(model).where(model.id.in_(ids), model.archive.isnot(archive))).all()
+    for objet in objets:
+        objet.archive = archive
+        audit.record("archiver" if archive else "desarchiver", objet, {"archive": [not archive, archive]})
+    db.session.flush()
+    vider_cache()
+    return len(objets)
+
+
+def reglements_de_facture(facture: Facture) -> list[Ventilation]:
+    """The payments allocated to an invoice, oldest first (each Ventilation carries its Reglement)."""
+    return list(db.session.scalars(
+        db.select(Ventilation).join(Ventilation.reglement).where(Ventilation.facture_id == facture.id)
+        .options(contains_eager(Ventilation.reglement)).order_by(Reglement.regle_le, Reglement.id)))
+
+
+def factures_de_reglement(reglement: Reglement) -> list[Ventilation]:
+    """The invoices a payment pays, by number (each Ventilation carries its Facture)."""
+    return list(db.session.scalars(
+        db.select(Ventilation).join(Ventilation.facture).where(Ventilation.reglement_id == reglement.id)
+        .options(contains_eager(Ventilation.facture)).order_by(Facture.numero_ordre)))
