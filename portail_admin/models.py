@@ -238,10 +238,12 @@ class Citoyen(db.Model):
     #: "M" or "MME", used in the e-mails' greeting.
     civilite = db.Column(db.String(3))
     #: A partner organisation's account rather than a family's.
-    partenaire = db.Column(db.Boolean, nullable=False, default=False, index=True)
+    partenaire = db.Column(db.Boolean, nullable=False, default=False)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
     comptes = db.relationship("CompteMetier", back_populates="citoyen", passive_deletes=True)
+
+    __table_args__ = (Index("ix_citoyens_partenaire_id", "partenaire", "id"),)
 
     def __str__(self) -> str:
         return self.email
@@ -257,7 +259,7 @@ class CompteMetier(db.Model):
     #: Business domain, a key of UNIVERS; the family accounts are "enfance".
     univers = db.Column(db.String(20), nullable=False, default="enfance", index=True)
     #: Issuing application (Divers, Télé-services, ...).
-    emetteur = db.Column(db.String(60), nullable=False, index=True)
+    emetteur = db.Column(db.String(60), nullable=False)
     #: Account code in the issuing application: the Enfance reference.
     code = db.Column(db.String(64), nullable=False, index=True)
     nom = db.Column(db.String(120), nullable=False, default="", index=True)
@@ -279,6 +281,8 @@ class CompteMetier(db.Model):
         Index("ix_comptes_metier_univers_code", "univers", "code"),
         # The "Compte" column sorts on nom then prenom.
         Index("ix_comptes_metier_nom_prenom", "nom", "prenom"),
+        # The screen opens on one univers; sorting on Émetteur ends with the id.
+        Index("ix_comptes_metier_univers_emetteur_id", "univers", "emetteur", "id"),
     )
 
     @property
@@ -417,14 +421,16 @@ class Individu(db.Model):
     prenom = db.Column(db.String(120), nullable=False, index=True)
     date_naissance = db.Column(db.Date)
     #: enfant, responsable or conjoint.
-    role = db.Column(db.String(12), nullable=False, index=True)
+    role = db.Column(db.String(12), nullable=False)
     #: Last synchronisation from Enfance (UTC).
     synchronise_le = db.Column(db.DateTime, index=True)
-    archive = db.Column(db.Boolean, nullable=False, default=False, index=True)
+    archive = db.Column(db.Boolean, nullable=False, default=False)
 
     compte = db.relationship("CompteMetier", back_populates="individus")
 
-    __table_args__ = (Index("ix_individus_nom_prenom", "nom", "prenom"),)
+    # Sorts end with the id (the pager's tiebreaker): PostgreSQL reads (column, id) in order, no sort.
+    __table_args__ = (Index("ix_individus_nom_prenom", "nom", "prenom"), Index("ix_individus_role_id", "role", "id"),
+                      Index("ix_individus_archive_id", "archive", "id"))
 
     @property
     def nom_prenom(self) -> str:
@@ -475,7 +481,7 @@ class Facture(db.Model):
     date_echeance = db.Column(db.Date, index=True)
     montant = db.Column(Montant, nullable=False, index=True)
     #: What is still to be paid.
-    restant_du = db.Column(Montant, nullable=False, index=True)
+    restant_du = db.Column(Montant, nullable=False)
     payable_en_ligne = db.Column(db.Boolean, nullable=False, default=False)
     emetteur = db.Column(db.String(60), nullable=False, default="Divers", index=True)
     #: Billing context, e.g. "Restauration scolaire", "Accueil de loisirs".
@@ -493,6 +499,7 @@ class Facture(db.Model):
 
     __table_args__ = (
         Index("ix_factures_archive_emission", "archive", "date_emission", "id"),
+        Index("ix_factures_archive_restant", "archive", "restant_du", "id"),
         Index("ix_factures_compte_emission", "compte_id", "date_emission"),
         # The dashboard: live invoices with something still due, by due date (partial, covering the sum;
         # the query must spell the same predicate for the planner to use it).
@@ -580,8 +587,8 @@ class Reglement(db.Model):
         Index("ix_reglements_compte_regle", "compte_id", "regle_le"),
         # This year's monthly deposits, read from the index alone.
         Index("ix_reglements_depot_encaisse", "date_depot", "encaisse"),
-        # "Total global" of the Règlements list, read from the index alone (not row by row from the table).
-        Index("ix_reglements_archive_encaisse", "archive", "encaisse"),
+        # "Total global" (with or without the En ligne filter) reads this covering index only: 1M rows, 14-80 ms.
+        Index("ix_reglements_archive_enligne_encaisse", "archive", "en_ligne", "encaisse"),
     )
 
     def __str__(self) -> str:
@@ -663,9 +670,9 @@ class Demande(db.Model):
     compte_id = db.Column(db.Integer, db.ForeignKey("comptes_metier.id"), index=True)
     email = db.Column(db.String(254), nullable=False, index=True)
     #: A key of TYPES.
-    type = db.Column(db.String(20), nullable=False, index=True)
+    type = db.Column(db.String(20), nullable=False)
     #: A key of ETATS.
-    etat = db.Column(db.String(14), nullable=False, index=True)
+    etat = db.Column(db.String(14), nullable=False)
     #: The request's content: {"message": ...} for contact, structured fields otherwise.
     contenu = db.Column(db.JSON, nullable=False, default=dict)
     #: Outcome for Enfance requests ("acceptee" / "refusee"), its reason and date.
@@ -684,6 +691,8 @@ class Demande(db.Model):
 
     __table_args__ = (
         Index("ix_demandes_etat_created", "etat", "created_at"),
+        Index("ix_demandes_type_id", "type", "id"),
+        Index("ix_demandes_etat_id", "etat", "id"),
         # The dashboard's late requests, counted per type from the index alone.
         Index("ix_demandes_etat_type_created", "etat", "type", "created_at"),
     )

@@ -117,6 +117,7 @@ def test_citizen_list_search_and_sort(client, auth, donnees):
     assert '<th class="column-actions">Actions</th>' in page
     assert re.search(r'<button[^>]*type="submit">Rechercher</button>', page)
     assert '<a class="btn btn-secondary" href="/admin/citoyens/">Réinitialiser</a>' in page
+    assert re.search(r'href="/admin/citoyens/new/[^"]*"[^>]*class="nav-link">Ajouter</a>', page)
     assert page.count('<span title="Partenaire">✔</span>') == 1
     assert cells(rows(page)[donnees.paul.id], "partenaire") == ["✔"]
 

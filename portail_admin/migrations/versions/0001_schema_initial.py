@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 22:43:16.606789
+Create Date: 2026-11-28 23:18:38.540046
 
 """
 from alembic import op
@@ -77,7 +77,7 @@ def upgrade():
     )
     with op.batch_alter_table('citoyens', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_citoyens_nom'), ['nom'], unique=False)
-        batch_op.create_index(batch_op.f('ix_citoyens_partenaire'), ['partenaire'], unique=False)
+        batch_op.create_index('ix_citoyens_partenaire_id', ['partenaire', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_citoyens_prenom'), ['prenom'], unique=False)
 
     op.create_table('modeles_notification',
@@ -195,11 +195,11 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_comptes_metier_citoyen_id'), ['citoyen_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_comptes_metier_code'), ['code'], unique=False)
         batch_op.create_index(batch_op.f('ix_comptes_metier_email'), ['email'], unique=False)
-        batch_op.create_index(batch_op.f('ix_comptes_metier_emetteur'), ['emetteur'], unique=False)
         batch_op.create_index(batch_op.f('ix_comptes_metier_nom'), ['nom'], unique=False)
         batch_op.create_index('ix_comptes_metier_nom_prenom', ['nom', 'prenom'], unique=False)
         batch_op.create_index(batch_op.f('ix_comptes_metier_univers'), ['univers'], unique=False)
         batch_op.create_index('ix_comptes_metier_univers_code', ['univers', 'code'], unique=False)
+        batch_op.create_index('ix_comptes_metier_univers_emetteur_id', ['univers', 'emetteur', 'id'], unique=False)
 
     op.create_table('demandes',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -226,10 +226,10 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_demandes_compte_id'), ['compte_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_demandes_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_demandes_email'), ['email'], unique=False)
-        batch_op.create_index(batch_op.f('ix_demandes_etat'), ['etat'], unique=False)
         batch_op.create_index('ix_demandes_etat_created', ['etat', 'created_at'], unique=False)
+        batch_op.create_index('ix_demandes_etat_id', ['etat', 'id'], unique=False)
         batch_op.create_index('ix_demandes_etat_type_created', ['etat', 'type', 'created_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_demandes_type'), ['type'], unique=False)
+        batch_op.create_index('ix_demandes_type_id', ['type', 'id'], unique=False)
 
     op.create_table('factures',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -254,6 +254,7 @@ def upgrade():
     )
     with op.batch_alter_table('factures', schema=None) as batch_op:
         batch_op.create_index('ix_factures_archive_emission', ['archive', 'date_emission', 'id'], unique=False)
+        batch_op.create_index('ix_factures_archive_restant', ['archive', 'restant_du', 'id'], unique=False)
         batch_op.create_index('ix_factures_compte_emission', ['compte_id', 'date_emission'], unique=False)
         batch_op.create_index(batch_op.f('ix_factures_compte_id'), ['compte_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_factures_contexte'), ['contexte'], unique=False)
@@ -265,7 +266,6 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_factures_emetteur'), ['emetteur'], unique=False)
         batch_op.create_index(batch_op.f('ix_factures_montant'), ['montant'], unique=False)
         batch_op.create_index(batch_op.f('ix_factures_numero_ordre'), ['numero_ordre'], unique=False)
-        batch_op.create_index(batch_op.f('ix_factures_restant_du'), ['restant_du'], unique=False)
         batch_op.create_index(batch_op.f('ix_factures_univers'), ['univers'], unique=False)
 
     op.create_table('fermetures',
@@ -299,12 +299,12 @@ def upgrade():
     sa.UniqueConstraint('reference', name=op.f('uq_individus_reference'))
     )
     with op.batch_alter_table('individus', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_individus_archive'), ['archive'], unique=False)
+        batch_op.create_index('ix_individus_archive_id', ['archive', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_individus_compte_id'), ['compte_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_individus_nom'), ['nom'], unique=False)
         batch_op.create_index('ix_individus_nom_prenom', ['nom', 'prenom'], unique=False)
         batch_op.create_index(batch_op.f('ix_individus_prenom'), ['prenom'], unique=False)
-        batch_op.create_index(batch_op.f('ix_individus_role'), ['role'], unique=False)
+        batch_op.create_index('ix_individus_role_id', ['role', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_individus_synchronise_le'), ['synchronise_le'], unique=False)
 
     op.create_table('periodes',
@@ -346,7 +346,7 @@ def upgrade():
     sa.UniqueConstraint('numero', name=op.f('uq_reglements_numero'))
     )
     with op.batch_alter_table('reglements', schema=None) as batch_op:
-        batch_op.create_index('ix_reglements_archive_encaisse', ['archive', 'encaisse'], unique=False)
+        batch_op.create_index('ix_reglements_archive_enligne_encaisse', ['archive', 'en_ligne', 'encaisse'], unique=False)
         batch_op.create_index('ix_reglements_archive_regle', ['archive', 'regle_le', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_reglements_compte_id'), ['compte_id'], unique=False)
         batch_op.create_index('ix_reglements_compte_regle', ['compte_id', 'regle_le'], unique=False)
@@ -528,7 +528,7 @@ def downgrade():
         batch_op.drop_index('ix_reglements_compte_regle')
         batch_op.drop_index(batch_op.f('ix_reglements_compte_id'))
         batch_op.drop_index('ix_reglements_archive_regle')
-        batch_op.drop_index('ix_reglements_archive_encaisse')
+        batch_op.drop_index('ix_reglements_archive_enligne_encaisse')
 
     op.drop_table('reglements')
     with op.batch_alter_table('periodes', schema=None) as batch_op:
@@ -538,12 +538,12 @@ def downgrade():
     op.drop_table('periodes')
     with op.batch_alter_table('individus', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_individus_synchronise_le'))
-        batch_op.drop_index(batch_op.f('ix_individus_role'))
+        batch_op.drop_index('ix_individus_role_id')
         batch_op.drop_index(batch_op.f('ix_individus_prenom'))
         batch_op.drop_index('ix_individus_nom_prenom')
         batch_op.drop_index(batch_op.f('ix_individus_nom'))
         batch_op.drop_index(batch_op.f('ix_individus_compte_id'))
-        batch_op.drop_index(batch_op.f('ix_individus_archive'))
+        batch_op.drop_index('ix_individus_archive_id')
 
     op.drop_table('individus')
     with op.batch_alter_table('fermetures', schema=None) as batch_op:
@@ -553,7 +553,6 @@ def downgrade():
     op.drop_table('fermetures')
     with op.batch_alter_table('factures', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_factures_univers'))
-        batch_op.drop_index(batch_op.f('ix_factures_restant_du'))
         batch_op.drop_index(batch_op.f('ix_factures_numero_ordre'))
         batch_op.drop_index(batch_op.f('ix_factures_montant'))
         batch_op.drop_index(batch_op.f('ix_factures_emetteur'))
@@ -565,14 +564,15 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_factures_contexte'))
         batch_op.drop_index(batch_op.f('ix_factures_compte_id'))
         batch_op.drop_index('ix_factures_compte_emission')
+        batch_op.drop_index('ix_factures_archive_restant')
         batch_op.drop_index('ix_factures_archive_emission')
 
     op.drop_table('factures')
     with op.batch_alter_table('demandes', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_demandes_type'))
+        batch_op.drop_index('ix_demandes_type_id')
         batch_op.drop_index('ix_demandes_etat_type_created')
+        batch_op.drop_index('ix_demandes_etat_id')
         batch_op.drop_index('ix_demandes_etat_created')
-        batch_op.drop_index(batch_op.f('ix_demandes_etat'))
         batch_op.drop_index(batch_op.f('ix_demandes_email'))
         batch_op.drop_index(batch_op.f('ix_demandes_created_at'))
         batch_op.drop_index(batch_op.f('ix_demandes_compte_id'))
@@ -580,11 +580,11 @@ def downgrade():
 
     op.drop_table('demandes')
     with op.batch_alter_table('comptes_metier', schema=None) as batch_op:
+        batch_op.drop_index('ix_comptes_metier_univers_emetteur_id')
         batch_op.drop_index('ix_comptes_metier_univers_code')
         batch_op.drop_index(batch_op.f('ix_comptes_metier_univers'))
         batch_op.drop_index('ix_comptes_metier_nom_prenom')
         batch_op.drop_index(batch_op.f('ix_comptes_metier_nom'))
-        batch_op.drop_index(batch_op.f('ix_comptes_metier_emetteur'))
         batch_op.drop_index(batch_op.f('ix_comptes_metier_email'))
         batch_op.drop_index(batch_op.f('ix_comptes_metier_code'))
         batch_op.drop_index(batch_op.f('ix_comptes_metier_citoyen_id'))
@@ -616,7 +616,7 @@ def downgrade():
     op.drop_table('modeles_notification')
     with op.batch_alter_table('citoyens', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_citoyens_prenom'))
-        batch_op.drop_index(batch_op.f('ix_citoyens_partenaire'))
+        batch_op.drop_index('ix_citoyens_partenaire_id')
         batch_op.drop_index(batch_op.f('ix_citoyens_nom'))
 
     op.drop_table('citoyens')
