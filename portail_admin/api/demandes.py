@@ -15,6 +15,8 @@ from .openapi import FRAGMENTS
 #: A request is a few fields and a message: anything bigger is refused before it is read.
 LIMITE_CORPS = 64 * 1024
 LIMITE_PAGE = 500
+#: Largest request id (a PostgreSQL integer): a larger cursor is refused rather than overflowing in SQL.
+ID_MAX = 2**31 - 1
 ETATS_ENFANCE = ("a_transmettre", "transmise", "traitee")
 
 
@@ -93,8 +95,8 @@ def lister_demandes():
         limite = int(request.args.get("limite", 100))
     except ValueError as exc:
         raise ApiError(400, "Les paramètres « apres » et « limite » doivent être des nombres entiers.") from exc
-    if not 1 <= limite <= LIMITE_PAGE or apres < 0:
-        raise ApiError(400, f"« limite » doit être entre 1 et {LIMITE_PAGE}, « apres » positif.")
+    if not 1 <= limite <= LIMITE_PAGE or not 0 <= apres <= ID_MAX:
+        raise ApiError(400, f"« limite » doit être entre 1 et {LIMITE_PAGE}, « apres » entre 0 et {ID_MAX}.")
     lignes = service.a_transmettre(etat, apres, limite)
     suivant = str(lignes[-1].id) if len(lignes) == limite else None
     return jsonify({
@@ -195,7 +197,8 @@ FRAGMENTS.append({
             "parameters": [
                 {"name": "etat", "in": "query", "schema": {"type": "string", "enum": list(ETATS_ENFANCE),
                                                            "default": "a_transmettre"}},
-                {"name": "apres", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
+                {"name": "apres", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": ID_MAX,
+                                                            "default": 0}},
                 {"name": "limite", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                              "maximum": LIMITE_PAGE, "default": 100}},
             ],

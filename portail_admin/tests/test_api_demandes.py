@@ -193,6 +193,9 @@ def test_bad_list_parameters(client, enfance):
     assert client.get("/api/v1/enfance/demandes?etat=perdue", headers=enfance).status_code == 400
     assert client.get("/api/v1/enfance/demandes?limite=0", headers=enfance).status_code == 400
     assert client.get("/api/v1/enfance/demandes?apres=x", headers=enfance).status_code == 400
+    # Beyond a database integer: a clear 400, not an overflow in SQL (found by the fuzzer on PostgreSQL).
+    response = client.get(f"/api/v1/enfance/demandes?apres={2**31}", headers=enfance)
+    assert response.status_code == 400 and "« apres » entre 0 et 2147483647" in response.get_json()["erreur"]
 
 
 def test_openapi_describes_the_requests_api(client):
