@@ -1,6 +1,5 @@
 """Invoices and payments: list filters, exact totals, monthly deposits, archiving, detail lookups."""
 import datetime as dt
-import time
 from decimal import Decimal
 
 from flask import current_app
@@ -10,39 +9,20 @@ from sqlalchemy.orm import contains_eager
 from ..extensions import db
 from ..formatting import PARIS
 from ..models import CompteMetier, Facture, Operation, Reglement, Ventilation, sum_exact
-from . import ServiceError, audit
+from . import ServiceError, audit, cache
 
 #: How long a global total or the monthly figures are reused (seconds); 0 disables the cache.
 CACHE_SECONDES = 30
-#: Distinct filter signatures kept at most per process.
-CACHE_MAX = 512
-
-
-def _cache() -> dict:
-    # One cache per app: a test's fresh app never sees another test's figures.
-    return current_app.extensions.setdefault("facturation_cache", {})
 
 
 def _memo(cle, calcul):
     """calcul() reused for FACTURATION_CACHE_SECONDES: a full-table SUM is too slow for every page."""
-    ttl = current_app.config.get("FACTURATION_CACHE_SECONDES", CACHE_SECONDES)
-    if not ttl:
-        return calcul()
-    cache = _cache()
-    maintenant = time.monotonic()
-    entree = cache.get(cle)
-    if entree and entree[0] > maintenant:
-        return entree[1]
-    valeur = calcul()
-    if len(cache) >= CACHE_MAX:
-        cache.clear()
-    cache[cle] = (maintenant + ttl, valeur)
-    return valeur
+    return cache.memo("facturation", cle, calcul, current_app.config.get("FACTURATION_CACHE_SECONDES", CACHE_SECONDES))
 
 
 def vider_cache() -> None:
     """Forget cached totals and monthly figures (after a change made here)."""
-    _cache().clear()
+    cache.vider("facturation")
 
 
 # --------------------------------------------------------------------------- filters

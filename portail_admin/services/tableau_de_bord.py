@@ -1,6 +1,5 @@
 """The home dashboard's figures: new and late requests, last imports, overdue invoices, this year's deposits."""
 import datetime as dt
-import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -10,7 +9,7 @@ from sqlalchemy import func
 from ..extensions import db
 from ..formatting import PARIS
 from ..models import Demande, Facture, Reglement, Traitement, utcnow
-from . import demandes
+from . import cache, demandes
 from .facturation import criteres_echues
 
 #: How many import runs the dashboard lists.
@@ -98,16 +97,8 @@ def factures_echues(aujourd_hui: dt.date) -> tuple[int, Decimal]:
 
 def _memo(cle, calcul):
     """calcul() reused for TABLEAU_DE_BORD_CACHE_SECONDES: the two figures that read 100k+ index rows at scale."""
-    ttl = current_app.config.get("TABLEAU_DE_BORD_CACHE_SECONDES", CACHE_SECONDES)
-    if not ttl:
-        return calcul()
-    # One cache per app: a test's fresh app never sees another test's figures.
-    cache = current_app.extensions.setdefault("tableau_de_bord_cache", {})
-    maintenant = time.monotonic()
-    entree = cache.get(cle)
-    if entree is None or entree[0] <= maintenant:
-        entree = cache[cle] = (maintenant + ttl, calcul())
-    return entree[1]
+    return cache.memo("tableau_de_bord", cle, calcul,
+                      current_app.config.get("TABLEAU_DE_BORD_CACHE_SECONDES", CACHE_SECONDES))
 
 
 def tableau_de_bord(now: dt.datetime | None = None) -> TableauDeBord:

@@ -16,14 +16,7 @@ def agent_row(email="agent@demo.fr") -> Agent:
     return db.session.scalar(sa.select(Agent).where(Agent.email == email))
 
 
-def logs_enabled(app, monkeypatch):
-    # Alembic's fileConfig (test_migrations) disables the loggers that exist when it runs, the app's included.
-    monkeypatch.setattr(app.logger, "disabled", False)
-
-
-def test_lockout_after_repeated_failures_refuses_even_the_right_password(app, client, auth, demo_data, caplog,
-                                                                        monkeypatch):
-    logs_enabled(app, monkeypatch)
+def test_lockout_after_repeated_failures_refuses_even_the_right_password(app, client, auth, demo_data, caplog):
     for _ in range(agents.MAX_ECHECS):
         page = auth.login(password="mauvais-mot-de-passe").get_data(as_text=True)
         assert "Identifiants incorrects." in page
@@ -43,8 +36,7 @@ def test_lockout_after_repeated_failures_refuses_even_the_right_password(app, cl
     assert "verrouillage" in actions and actions[-1] == "login"
 
 
-def test_login_is_throttled_per_address_with_a_french_429(app, client, auth, demo_data, caplog, monkeypatch):
-    logs_enabled(app, monkeypatch)
+def test_login_is_throttled_per_address_with_a_french_429(app, client, auth, demo_data, caplog):
     statuses = [auth.login(email=f"inconnu{n}@demo.fr").status_code for n in range(12)]
     assert statuses[:10] == [200] * 10 and statuses[10:] == [429, 429]
     response = auth.login(email="inconnu@demo.fr")
