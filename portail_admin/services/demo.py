@@ -32,6 +32,7 @@ from ..models import (
     Structure,
     Traitement,
     Ventilation,
+    utcnow,
 )
 from . import audit, parametres
 from .agents import create_agent
@@ -82,7 +83,9 @@ def _load(familles: int, today: dt.date | None) -> dict:
     rng = random.Random(SEED)
     fake = Faker("fr_FR")
     fake.seed_instance(SEED)
-    now = dt.datetime.combine(today, dt.time(9, 0))
+    # Stamped at 09:00 on the given day, but never in the future: run before 09:00, the demo's
+    # imports, requests and deposits would otherwise be dated later than the agent's clock.
+    now = min(dt.datetime.combine(today, dt.time(9, 0)), utcnow().replace(second=0, microsecond=0))
 
     parametres.ensure_defaults()
     _agents()
