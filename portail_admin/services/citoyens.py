@@ -1,6 +1,8 @@
 """Citizen accounts and family (métier) accounts: create, edit, delete, unsubscribe, associate."""
 from sqlalchemy.exc import IntegrityError
 
+from flask import current_app
+
 from ..extensions import db
 from ..models import (
     Citoyen,
@@ -14,7 +16,7 @@ from ..models import (
     Operation,
     Reglement,
 )
-from . import ServiceError, audit
+from . import ServiceError, audit, cache
 from .agents import normalise_email
 
 
@@ -130,11 +132,22 @@ def citoyens_par_prefixe(debut: str, limite: int = 10, offset: int = 0) -> list[
         .offset(max(offset, 0)).limit(max(limite, 1))))
 
 
+#: How long the options of a list filter (univers, émetteurs present) are reused (seconds); 0: every time.
+OPTIONS_CACHE_SECONDES = 60
+
+
 def valeurs_presentes(column) -> list:
     """The distinct non-null values of an indexed column, e.g. the univers or émetteurs of the accounts.
 
-    A recursive "next value after" walk of the index: one probe per value, not a scan of every row.
+    A recursive "next value after" walk of the index: one probe per value, not a scan of every row. Every list
+    page offers them in its filters: they are reused for OPTIONS_FILTRES_CACHE_SECONDES (a new émetteur
+    brought by an import appears in the filter within a minute).
     """
+    ttl = current_app.config.get("OPTIONS_FILTRES_CACHE_SECONDES", OPTIONS_CACHE_SECONDES)
+    return cache.memo("options_filtres", str(column), lambda: _valeurs_presentes(column), ttl)
+
+
+def _valeurs_presentes(column) -> list:
     valeurs = db.select(db.func.min(column).label("v")).cte("valeurs", recursive=True)
     suivante = db.select(db.select(db.func.min(column)).where(column > valeurs.c.v).scalar_subquery())
     valeurs = valeurs.union_all(suivante.where(valeurs.c.v.is_not(None)))

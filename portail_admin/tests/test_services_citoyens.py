@@ -201,3 +201,14 @@ def test_valeurs_presentes_lists_each_value_once(app):
     for n, univers in enumerate(("eau", "enfance", "eau", "divers", "enfance")):
         compte(f"C-{n}", univers=univers)
     assert service.valeurs_presentes(CompteMetier.univers) == ["divers", "eau", "enfance"]
+
+
+def test_valeurs_presentes_are_reused_for_a_minute_then_refreshed(app):
+    compte("C-1", univers="enfance")
+    assert service.valeurs_presentes(CompteMetier.univers) == ["enfance"]
+    compte("C-2", univers="eau")
+    # Within the delay the filter keeps the options it showed; the émetteurs are a cache of their own.
+    assert service.valeurs_presentes(CompteMetier.univers) == ["enfance"]
+    assert service.valeurs_presentes(CompteMetier.emetteur) == sorted({c.emetteur for c in CompteMetier.query})
+    app.config["OPTIONS_FILTRES_CACHE_SECONDES"] = 0
+    assert service.valeurs_presentes(CompteMetier.univers) == ["eau", "enfance"]
