@@ -27,7 +27,11 @@ ACTIONS = {
     "logout": "Déconnexion", "login_failed": "Échec de connexion", "verrouillage": "Verrouillage du compte",
     "mot_de_passe": "Changement de mot de passe", "export": "Export", "desabonner": "Désabonnement",
     "reponse": "Réponse", "rgpd_export": "Export RGPD", "anonymisation": "Anonymisation",
-    "purge_journal": "Purge du journal",
+    "purge_journal": "Purge du journal", "archiver": "Archivage", "desarchiver": "Désarchivage",
+    "associer": "Association à un compte citoyen", "supprimer_compte": "Suppression d'un compte métier",
+    "reception": "Réception d'une demande", "transmission": "Transmission à Enfance",
+    "decision": "Décision sur une demande", "import": "Import Enfance", "relancer": "Relance d'un import",
+    "interrompu": "Import interrompu", "test_notification": "Envoi d'un courriel de test",
 }
 ACTEURS = {"agent": "Agent", "api": "Jeton d'API", "job": "Tâche", "cli": "Commande", "anonyme": "Anonyme"}
 #: Audit keys in session.info.
@@ -64,7 +68,12 @@ def _ip() -> str | None:
 
 def record(action: str, objet=None, details: dict | None = None, objet_type: str | None = None,
            objet_id=None) -> Audit:
-    """Add one audit entry in the current transaction (the caller commits with the change itself)."""
+    """Add one audit entry in the current transaction (the caller commits with the change itself).
+
+    The action must be one of ACTIONS: the Journal shows each one under its French label.
+    """
+    if action not in ACTIONS:
+        raise ValueError(f"Action d'audit sans libellé : {action}")
     kind, ident, label = current_actor()
     if objet is not None:
         objet_type = objet_type or type(objet).__name__

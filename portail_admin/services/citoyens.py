@@ -1,7 +1,6 @@
 """Citizen accounts and family (métier) accounts: create, edit, delete, unsubscribe, associate."""
-from sqlalchemy.exc import IntegrityError
-
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import (

@@ -1,6 +1,7 @@
 """The append-only audit trail: automatic create/update/delete entries with their actor, screens, retention."""
 import datetime as dt
 
+import pytest
 import sqlalchemy as sa
 
 from portail_admin.extensions import db
@@ -130,3 +131,16 @@ def test_detail_pages_show_the_records_history(client, auth, demo_data):
                                 "actif": "y"})
     page = client.get("/admin/agents/details/?id=1").get_data(as_text=True)
     assert "Historique" in page and "Modification" in page and "Martin → Martin-Roux" in page
+
+
+def test_every_recorded_action_has_a_french_label_in_the_journal(app, client, auth, demo_data):
+    with pytest.raises(ValueError, match="sans libellé"):
+        audit.record("action_inconnue")
+    with app.test_request_context():
+        audit.set_actor("cli", None, "flask relancer")
+        audit.record("relancer", objet_type="Traitement", objet_id=3)
+        db.session.commit()
+    auth.login("admin@demo.fr")
+    page = client.get("/admin/journal/").get_data(as_text=True)
+    assert "Relance d'un import" in page or "Relance d&#39;un import" in page
+    assert ">relancer<" not in page
