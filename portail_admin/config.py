@@ -41,6 +41,7 @@ def load_config(instance_path: str) -> dict:
         "MAIL_USE_TLS": env("MAIL_USE_TLS", "0") == "1",
         "MAIL_USERNAME": env("MAIL_USERNAME") or None,
         "MAIL_PASSWORD": env("MAIL_PASSWORD") or None,
+        "MAIL_TIMEOUT": float(env("MAIL_TIMEOUT", "30")),
         "MAIL_DEFAULT_SENDER": env("MAIL_DEFAULT_SENDER", "portail-famille@mairie.example"),
         "BABEL_DEFAULT_LOCALE": "fr",
         "BABEL_DEFAULT_TIMEZONE": env("TIMEZONE", "Europe/Paris"),

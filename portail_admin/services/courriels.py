@@ -1,10 +1,12 @@
 """Outbox: every e-mail is recorded as a Courriel row first, then sent by a job through Flask-Mail."""
 import datetime as dt
+import smtplib
 
 from email_validator import EmailNotValidError, validate_email
-from flask_mail import Message
+from flask import current_app
+from flask_mail import Connection, Message
 
-from ..extensions import db, mail
+from ..extensions import db
 from ..models import Courriel, Demande, utcnow
 from . import ServiceError, parametres
 
@@ -83,9 +85,28 @@ def message(courriel: Courriel) -> Message:
     )
 
 
+class ConnexionSMTP(Connection):
+    """Flask-Mail's connection with a socket timeout (MAIL_TIMEOUT seconds, 30 by default).
+
+    Flask-Mail opens smtplib's connection without one: a server that accepts and then stays silent would hold
+    the request (jobs run in-process without Redis) or the worker for ever.
+    """
+
+    def configure_host(self) -> smtplib.SMTP:
+        classe = smtplib.SMTP_SSL if self.mail.use_ssl else smtplib.SMTP
+        host = classe(self.mail.server, self.mail.port, timeout=current_app.config["MAIL_TIMEOUT"])
+        host.set_debuglevel(int(self.mail.debug))
+        if self.mail.use_tls:
+            host.starttls()
+        if self.mail.username and self.mail.password:
+            host.login(self.mail.username, self.mail.password)
+        return host
+
+
 def envoyer(courriel: Courriel) -> None:
-    """Hand the e-mail to the SMTP server; raises on failure (smtplib / socket errors)."""
-    mail.send(message(courriel))
+    """Hand the e-mail to the SMTP server; raises on failure (smtplib / socket errors, timeout included)."""
+    with ConnexionSMTP(current_app.extensions["mail"]) as connexion:
+        connexion.send(message(courriel))
 
 
 def marquer_envoye(courriel: Courriel) -> None:

@@ -197,6 +197,20 @@ def test_smtp_refusing_then_accepting(client, famille, api_headers, smtp, runner
     assert etats()["accuse_reception"] == ("envoye", 2) and len(smtp.messages) == 2
 
 
+def test_a_silent_smtp_server_fails_the_sending_after_the_timeout_not_the_request(app, client, famille,
+                                                                                  api_headers):
+    """A server that accepts the connection and never greets: the request still answers, the e-mail waits."""
+    with socket.socket() as muet:
+        muet.bind(("127.0.0.1", 0))
+        muet.listen()
+        app.extensions["mail"].port = muet.getsockname()[1]  # Flask-Mail reads MAIL_PORT at start-up
+        app.config["MAIL_TIMEOUT"] = 0.3
+        reference = deposer(client, api_headers("portail"))
+    assert etats() == {"accuse_reception": ("echec", 1), "contact_agent": ("echec", 1)}
+    assert "timed out" in db.session.scalar(db.select(Courriel.derniere_erreur).where(Courriel.type == "contact_agent"))
+    assert db.session.scalar(db.select(Courriel.id).where(Courriel.sujet.contains(reference))) is not None
+
+
 @pytest.mark.redis
 def test_redis_worker_retries_and_relaunch_nothing_lost_nothing_sent_twice(client, famille, api_headers, smtp,
                                                                           redis_url):
