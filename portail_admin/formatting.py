@@ -23,6 +23,11 @@ def euros(value) -> str:
     return f"{sign}{NBSP.join(groups)},{cents}{NBSP}€"
 
 
+def aujourdhui() -> dt.date:
+    """Today on the agents' calendar (Europe/Paris), whatever the server's time zone."""
+    return dt.datetime.now(PARIS).date()
+
+
 def local(value: dt.datetime) -> dt.datetime:
     """A stored naive UTC datetime in Europe/Paris time."""
     return value.replace(tzinfo=dt.UTC).astimezone(PARIS)

@@ -7,6 +7,7 @@ from decimal import Decimal
 from faker import Faker
 
 from ..extensions import db
+from ..formatting import aujourdhui
 from ..models import (
     Activite,
     Agent,
@@ -76,7 +77,7 @@ def load(familles: int = 200, today: dt.date | None = None) -> dict:
 
 
 def _load(familles: int, today: dt.date | None) -> dict:
-    today = today or dt.date.today()
+    today = today or aujourdhui()
     for model in TABLES:
         db.session.execute(db.delete(model))
     db.session.flush()

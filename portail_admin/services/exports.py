@@ -11,7 +11,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
-from ..formatting import date_fr, datetime_fr, oui_non
+from ..formatting import aujourdhui, date_fr, datetime_fr, oui_non
 
 #: A cell starting with one of these is run as a formula by Excel, LibreOffice or Google Sheets.
 DANGEREUX = ("=", "+", "-", "@", "\t", "\r")
@@ -131,5 +131,5 @@ def flux_fichier(path: str, taille: int = 64 * 1024) -> Iterator[bytes]:
 
 def nom_fichier(base: str, fmt: str, today: dt.date | None = None) -> str:
     """factures-2026-03-14.csv."""
-    return f"{base}-{(today or dt.date.today()).isoformat()}.{fmt}"
+    return f"{base}-{(today or aujourdhui()).isoformat()}.{fmt}"
 

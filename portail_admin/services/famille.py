@@ -9,7 +9,7 @@ from sqlalchemy import and_, case, func, or_
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..formatting import local
+from ..formatting import aujourdhui, local
 from ..models import (
     Activite,
     Citoyen,
@@ -139,7 +139,7 @@ def fiche(famille: Famille, types=None, page: int = 1, today: dt.date | None = N
     """The family's file: members, current registrations, summary and one page of the timeline (newest first)."""
     types = [t for t in TYPES if not types or t in types]
     page = min(max(1, page), MAX_PAGES)
-    today = today or dt.date.today()
+    today = today or aujourdhui()
     individus = _individus(famille)
     # Each kind contributes at most as many events as the pages up to this one need, plus one to know if
     # older events remain; merging them gives the exact page.

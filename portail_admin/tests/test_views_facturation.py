@@ -8,7 +8,7 @@ import pytest
 from openpyxl import load_workbook
 
 from portail_admin.extensions import db
-from portail_admin.formatting import euros
+from portail_admin.formatting import aujourdhui, euros
 from portail_admin.models import Audit, Facture, Reglement
 from portail_admin.services import facturation
 from portail_admin.services.agents import create_agent
@@ -85,7 +85,7 @@ def test_invoice_filters_show_exactly_their_rows(client, jeu):
 
 def test_overdue_filter_shows_exactly_the_unpaid_invoices_past_their_due_date(client, jeu):
     attendu = set(db.session.scalars(db.select(Facture.numero).where(
-        Facture.archive.is_(False), Facture.restant_du > 0, Facture.date_echeance < dt.date.today())))
+        Facture.archive.is_(False), Facture.restant_du > 0, Facture.date_echeance < aujourdhui())))
     body = page(client, "/admin/factures/?echues=1")
     assert attendu and shown(body) == attendu
     assert ">Payée<" not in body
