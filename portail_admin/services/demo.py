@@ -69,6 +69,10 @@ def is_empty() -> bool:
     return db.session.scalar(db.select(CompteMetier.id).limit(1)) is None
 
 
+#: The demo's activity ends at least this long before the moment it is loaded.
+RECUL = dt.timedelta(hours=2)
+
+
 def load(familles: int = 200, today: dt.date | None = None) -> dict:
     """Replace all portal data with a fresh demo municipality; returns row counts. The caller commits."""
     # Generated rows are nobody's action: the audit trail does not record them one by one.
@@ -84,9 +88,10 @@ def _load(familles: int, today: dt.date | None) -> dict:
     rng = random.Random(SEED)
     fake = Faker("fr_FR")
     fake.seed_instance(SEED)
-    # Stamped at 09:00 on the given day, but never in the future: run before 09:00, the demo's
-    # imports, requests and deposits would otherwise be dated later than the agent's clock.
-    now = min(dt.datetime.combine(today, dt.time(9, 0)), utcnow().replace(second=0, microsecond=0))
+    # Stamped at 09:00 on the given day, and at least two hours in the past: run early in the morning, the
+    # demo's imports, requests and deposits would otherwise be later than the agent's clock (or than what
+    # happens right after loading, which must show as the newest).
+    now = min(dt.datetime.combine(today, dt.time(9, 0)), utcnow().replace(second=0, microsecond=0) - RECUL)
 
     parametres.ensure_defaults()
     _agents()

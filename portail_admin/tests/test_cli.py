@@ -1,6 +1,6 @@
 """Flask commands: demo data (repeatable), agent creation."""
 from portail_admin.extensions import db
-from portail_admin.models import Agent, Citoyen, CompteMetier, Demande, Facture, Reglement, Traitement
+from portail_admin.models import Agent, Citoyen, CompteMetier, Demande, Facture, Reglement, Traitement, utcnow
 from portail_admin.services.agents import check_password
 
 
@@ -57,3 +57,13 @@ def test_create_agent_refuses_short_password_and_duplicates(runner):
     result = runner.invoke(args=["create-agent", "A@B.fr", "--password-stdin"], input="assez-long-mot-de-passe\n")
     assert result.exit_code != 0 and "existe déjà" in result.output
     assert db.session.scalar(db.select(db.func.count(Agent.id))) == 1
+
+
+def test_demo_activity_is_never_later_than_the_moment_it_is_loaded(runner):
+    """Whatever the hour the demo is loaded (CI runs at night), what happens next shows as the newest."""
+    avant = utcnow()
+    runner.invoke(args=["demo-data", "--familles", "5"])
+    recents = [db.session.scalar(db.select(db.func.max(column)))
+               for column in (Traitement.created_at, Traitement.fin, Demande.created_at)]
+    assert all(recent is not None for recent in recents)
+    assert max(recents) <= avant
