@@ -113,6 +113,73 @@ def test_a_bad_batch_writes_nothing_and_lists_every_error_with_its_line():
     assert db.session.scalar(db.select(db.func.count(Facture.id))) == 0
 
 
+def recevoir_ndjson(type_import, corps: bytes):
+    """Receive raw NDJSON bytes and run the batch in this process; returns the run."""
+    traitement = synchro.recevoir(type_import, io.BytesIO(corps), "ndjson")
+    db.session.commit()
+    traitement = synchro.demarrer(traitement.id, None)
+    db.session.commit()
+    synchro.importer(traitement)
+    db.session.commit()
+    return traitement
+
+
+def test_ndjson_lines_keep_their_numbers_and_odd_lines_get_the_same_messages():
+    importer("comptes", COMPTES)
+    lignes = [json.dumps(INDIVIDUS[0]).encode(), b"", b"   ",
+              b'{"reference": "I8", "compte": "F001", "nom": "A", "prenom": "B", "role": "enfant", "nom": NaN}',
+              b'{"reference": "I9", "compte": "F001", "nom": "\\ud800", "prenom": "B", "role": "enfant"}',
+              b"\xff\xfe", b'"un texte"', b'{"reference": "I7",}', b'[1, 2]']
+    traitement = recevoir_ndjson("individus", b"\n".join(lignes) + b"\n")
+    assert traitement.resultat == "erreur" and traitement.nombre == 7
+    erreurs = [(e["ligne"], e["champ"], e["message"]) for e in traitement.erreurs]
+    assert erreurs == [
+        (4, "nom", "nom : texte attendu."),
+        (6, None, "Encodage invalide (UTF-8 attendu)."),
+        (7, None, "Chaque ligne doit être un objet JSON ({...})."),
+        (8, None, "Ce n'est pas du JSON valide (Expecting property name enclosed in double quotes, colonne 20)."),
+        (9, None, "Chaque ligne doit être un objet JSON ({...})."),
+    ]
+    assert db.session.scalar(db.select(db.func.count(Individu.id))) == 0
+
+
+def test_absent_blank_and_untrimmed_values_convert_as_documented():
+    importer("comptes", COMPTES)
+    traitement = importer("individus", [
+        {**INDIVIDUS[0], "date_naissance": "", "role": " Enfant ", "archive": " oui "},
+        {**INDIVIDUS[1], "date_naissance": None, "archive": ""},
+        {**INDIVIDUS[2], "role": "   "},
+        {**INDIVIDUS[2], "reference": "I4", "date_naissance": 20160402, "archive": "peut-être"},
+    ])
+    assert [(e["ligne"], e["message"]) for e in traitement.erreurs] == [
+        (3, "rôle obligatoire."),
+        (4, "date de naissance : date invalide « 20160402 » (attendu AAAA-MM-JJ ou JJ/MM/AAAA)."),
+        (4, "archive : valeur « peut-être » non reconnue (true/false, oui/non, 1/0)."),
+    ]
+    traitement = importer("individus", [{**INDIVIDUS[0], "date_naissance": "", "role": " Enfant ", "archive": " oui "},
+                                        {**INDIVIDUS[1], "date_naissance": None, "archive": ""}])
+    assert traitement.resultat == "succes", traitement.erreurs
+    lea, julie = db.session.scalars(db.select(Individu).order_by(Individu.reference)).all()
+    assert (lea.date_naissance, lea.role, lea.archive) == (None, "enfant", True)
+    assert (julie.date_naissance, julie.archive) == (None, False)
+
+
+def test_chunk_boundaries_change_nothing(monkeypatch):
+    importer("comptes", COMPTES)
+    monkeypatch.setattr(synchro, "TAILLE_BLOC", 2)
+    lignes = INDIVIDUS + [{**INDIVIDUS[0], "reference": "I4", "compte": "F999"},
+                          {**INDIVIDUS[1], "reference": "I5", "role": "oncle"}]
+    refuse = importer("individus", lignes, "ndjson")
+    assert [(e["ligne"], e["champ"]) for e in refuse.erreurs] == [(4, "compte"), (5, "role")]
+    assert db.session.scalar(db.select(db.func.count(Individu.id))) == 0
+    # Five rows in chunks of two, the last one alone; the same reference twice: the later line wins.
+    lignes = INDIVIDUS + [{**INDIVIDUS[0], "reference": "I4"}, {**INDIVIDUS[0], "prenom": "Léonie"}]
+    traitement = importer("individus", lignes, "ndjson")
+    assert traitement.resultat == "succes" and traitement.compteurs["lignes"] == 5
+    assert sorted(db.session.scalars(db.select(Individu.reference))) == ["I1", "I2", "I3", "I4"]
+    assert db.session.scalar(db.select(Individu.prenom).where(Individu.reference == "I1")) == "Léonie"
+
+
 def test_a_database_failure_in_the_write_pass_writes_nothing(monkeypatch):
     importer("comptes", COMPTES)
     monkeypatch.setattr(synchro, "TAILLE_BLOC", 1)
