@@ -180,6 +180,47 @@ def test_chunk_boundaries_change_nothing(monkeypatch):
     assert db.session.scalar(db.select(Individu.prenom).where(Individu.reference == "I1")) == "Léonie"
 
 
+def test_only_changed_rows_are_written_and_counted():
+    importer("comptes", COMPTES)
+    importer("individus", INDIVIDUS)
+    avant = {i.reference: (i.nom, i.prenom, i.role, i.synchronise_le) for i in db.session.scalars(db.select(Individu))}
+    # The same reference twice in one batch: its last line wins and it counts once.
+    traitement = importer("individus", [{**INDIVIDUS[0], "prenom": "Lou"}, INDIVIDUS[1],
+                                        {**INDIVIDUS[0], "prenom": "Léna", "role": "conjoint"}])
+    assert traitement.compteurs == {"lignes": 3, "ecrites": 1, "inchangees": 2, "erreurs": 0}
+    db.session.expire_all()
+    apres = {i.reference: (i.nom, i.prenom, i.role, i.synchronise_le) for i in db.session.scalars(db.select(Individu))}
+    assert apres["I1"][:3] == ("MARTIN", "Léna", "conjoint") and apres["I1"][3] > avant["I1"][3]
+    assert apres["I2"] == avant["I2"] and apres["I3"] == avant["I3"]
+    # Accounts are keyed by (émetteur, code): the same code under another issuer is another account.
+    creche = {"code": "F001", "emetteur": "Crèche", "nom": "MARTIN", "prenom": "Anne"}
+    assert importer("comptes", [creche]).compteurs["ecrites"] == 1
+    comptes = importer("comptes", COMPTES + [creche])
+    assert comptes.compteurs == {"lignes": 3, "ecrites": 0, "inchangees": 3, "erreurs": 0}
+    prenoms = dict(db.session.execute(db.select(CompteMetier.emetteur, CompteMetier.prenom)
+                                      .where(CompteMetier.code == "F001")).all())
+    assert prenoms == {"Divers": "Julie", "Crèche": "Anne"}
+
+
+def test_an_invoice_without_restant_du_gets_montant_minus_its_allocations_again():
+    importer("comptes", COMPTES)
+    facture = {"numero": "2025-100-41", "compte": "F001", "date_emission": "2025-01-10", "montant": 40}
+    importer("factures", [facture])
+    importer("reglements", [{"numero": "R-9", "compte": "F001", "regle_le": "2025-03-01", "mode": "cheque",
+                             "encaisse": 30, "ventilations": [{"facture": "2025-100-41", "montant": 30}]}])
+    assert importer("factures", [facture]).compteurs["ecrites"] == 0
+    assert db.session.scalar(db.select(Facture.restant_du)) == 10
+    assert importer("factures", [{**facture, "montant": 45}]).compteurs["ecrites"] == 1
+    assert db.session.scalar(db.select(Facture.restant_du)) == 15
+    db.session.execute(db.update(Facture).values(restant_du=1))
+    db.session.commit()
+    # A stale restant_du is put right even though nothing in the row changed.
+    assert importer("factures", [{**facture, "montant": 45}]).compteurs["ecrites"] == 1
+    assert db.session.scalar(db.select(Facture.restant_du)) == 15
+    assert importer("factures", [{**facture, "montant": 45, "restant_du": 2}]).compteurs["ecrites"] == 1
+    assert db.session.scalar(db.select(Facture.restant_du)) == 2
+
+
 def test_a_database_failure_in_the_write_pass_writes_nothing(monkeypatch):
     importer("comptes", COMPTES)
     monkeypatch.setattr(synchro, "TAILLE_BLOC", 1)

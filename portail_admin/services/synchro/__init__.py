@@ -28,7 +28,7 @@ from ...formatting import datetime_fr
 from ...models import Traitement, utcnow
 from .. import ServiceError, audit
 from .champs import REFERENCES, TYPES, Invalide, compiler_ligne, montant, numero_ordre, verifier_ensemble
-from .ecriture import Upsert, UpsertCopy
+from .ecriture import UpsertCopy, UpsertSqlite
 from .lecture import Lecteur, LotInvalide, copier_ndjson, format_de, json_vers_ndjson
 
 __all__ = ["TYPES", "LotInvalide", "recevoir", "demarrer", "importer", "relancer", "marquer_echec",
@@ -445,8 +445,7 @@ def _bilan(traitement: Traitement) -> dict:
 def _ecrire(traitement: Traitement, spool_chemin: str, nombre: int, progression: Progression) -> int:
     """The write pass: every spooled chunk upserted in the session's transaction; returns rows written."""
     dialecte = db.engine.dialect.name
-    copie = dialecte == "postgresql"
-    upsert = UpsertCopy(TYPES[traitement.type]) if copie else Upsert(TYPES[traitement.type], dialecte)
+    upsert = (UpsertCopy if dialecte == "postgresql" else UpsertSqlite)(TYPES[traitement.type])
     maintenant = utcnow()
     constantes = upsert.constantes(maintenant.strftime("%Y-%m-%d %H:%M:%S.%f"))
     curseur = db.session.connection().connection.cursor()
@@ -461,11 +460,7 @@ def _ecrire(traitement: Traitement, spool_chemin: str, nombre: int, progression:
         with open(spool_chemin, "rb") as spool:
             while (bloc := _lire_bloc(spool)) is not None:
                 lignes, extras = bloc
-                if copie:
-                    ecrites += upsert.ecrire(curseur, lignes, constantes, faites)
-                else:
-                    curseur.executemany(upsert.sql, upsert.parametres(lignes, constantes))
-                    ecrites += max(curseur.rowcount, 0)
+                ecrites += upsert.ecrire(curseur, lignes, constantes, faites)
                 if extras is not None:
                     _ventiler(curseur, dialecte, [ligne[0] for ligne in lignes], extras)
                 faites += len(lignes)
