@@ -104,8 +104,8 @@ def entier(valeur):
 
 def choix(valeurs: dict):
     def convertir(valeur):
-        if isinstance(valeur, str) and valeur.strip().lower() in valeurs:
-            return valeur.strip().lower()
+        if isinstance(valeur, str) and (cle := valeur.strip().lower()) in valeurs:
+            return cle
         raise Invalide(f"« {valeur} » inconnu (valeurs possibles : {', '.join(valeurs)}).")
 
     return convertir
