@@ -362,7 +362,7 @@ def _sans_ramasse_miettes():
 
     The passes allocate several objects per row (parsed dict, values, tuples), all acyclic and freed by
     reference counting; each collection they trigger would walk the whole process's heap for nothing,
-    which made up about half of a 100k-row import's time on SQLite.
+    about a quarter of a 100k-row import's time on SQLite (0.45 s of 1.8 s).
     """
     actif = gc.isenabled()
     gc.disable()

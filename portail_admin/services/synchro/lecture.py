@@ -173,7 +173,8 @@ class Lecteur:
                     objet = charger(brute)
                 except orjson.JSONDecodeError:
                     # Blank, not UTF-8, or what only the standard parser reads (NaN, lone surrogates...) or
-                    # reports in its own words: the slow path decides, exactly as it always did.
+                    # reports in its own words: the slow path decides, as it always did. (One difference: an
+                    # integer beyond 64 bits comes as a float from orjson, so a text field refuses it.)
                     objet, message = _ligne_ndjson(brute)
                     if message:
                         yield numero, message
