@@ -113,6 +113,114 @@ def test_a_bad_batch_writes_nothing_and_lists_every_error_with_its_line():
     assert db.session.scalar(db.select(db.func.count(Facture.id))) == 0
 
 
+def recevoir_ndjson(type_import, corps: bytes):
+    """Receive raw NDJSON bytes and run the batch in this process; returns the run."""
+    traitement = synchro.recevoir(type_import, io.BytesIO(corps), "ndjson")
+    db.session.commit()
+    traitement = synchro.demarrer(traitement.id, None)
+    db.session.commit()
+    synchro.importer(traitement)
+    db.session.commit()
+    return traitement
+
+
+def test_ndjson_lines_keep_their_numbers_and_odd_lines_get_the_same_messages():
+    importer("comptes", COMPTES)
+    lignes = [json.dumps(INDIVIDUS[0]).encode(), b"", b"   ",
+              b'{"reference": "I8", "compte": "F001", "nom": "A", "prenom": "B", "role": "enfant", "nom": NaN}',
+              b'{"reference": "I9", "compte": "F001", "nom": "\\ud800", "prenom": "B", "role": "enfant"}',
+              b"\xff\xfe", b'"un texte"', b'{"reference": "I7",}', b'[1, 2]']
+    traitement = recevoir_ndjson("individus", b"\n".join(lignes) + b"\n")
+    assert traitement.resultat == "erreur" and traitement.nombre == 7
+    erreurs = [(e["ligne"], e["champ"], e["message"]) for e in traitement.erreurs]
+    assert erreurs == [
+        (4, "nom", "nom : texte attendu."),
+        (6, None, "Encodage invalide (UTF-8 attendu)."),
+        (7, None, "Chaque ligne doit être un objet JSON ({...})."),
+        (8, None, "Ce n'est pas du JSON valide (Expecting property name enclosed in double quotes, colonne 20)."),
+        (9, None, "Chaque ligne doit être un objet JSON ({...})."),
+    ]
+    assert db.session.scalar(db.select(db.func.count(Individu.id))) == 0
+
+
+def test_absent_blank_and_untrimmed_values_convert_as_documented():
+    importer("comptes", COMPTES)
+    traitement = importer("individus", [
+        {**INDIVIDUS[0], "date_naissance": "", "role": " Enfant ", "archive": " oui "},
+        {**INDIVIDUS[1], "date_naissance": None, "archive": ""},
+        {**INDIVIDUS[2], "role": "   "},
+        {**INDIVIDUS[2], "reference": "I4", "date_naissance": 20160402, "archive": "peut-être"},
+    ])
+    assert [(e["ligne"], e["message"]) for e in traitement.erreurs] == [
+        (3, "rôle obligatoire."),
+        (4, "date de naissance : date invalide « 20160402 » (attendu AAAA-MM-JJ ou JJ/MM/AAAA)."),
+        (4, "archive : valeur « peut-être » non reconnue (true/false, oui/non, 1/0)."),
+    ]
+    traitement = importer("individus", [{**INDIVIDUS[0], "date_naissance": "", "role": " Enfant ", "archive": " oui "},
+                                        {**INDIVIDUS[1], "date_naissance": None, "archive": ""}])
+    assert traitement.resultat == "succes", traitement.erreurs
+    lea, julie = db.session.scalars(db.select(Individu).order_by(Individu.reference)).all()
+    assert (lea.date_naissance, lea.role, lea.archive) == (None, "enfant", True)
+    assert (julie.date_naissance, julie.archive) == (None, False)
+
+
+def test_chunk_boundaries_change_nothing(monkeypatch):
+    importer("comptes", COMPTES)
+    monkeypatch.setattr(synchro, "TAILLE_BLOC", 2)
+    lignes = INDIVIDUS + [{**INDIVIDUS[0], "reference": "I4", "compte": "F999"},
+                          {**INDIVIDUS[1], "reference": "I5", "role": "oncle"}]
+    refuse = importer("individus", lignes, "ndjson")
+    assert [(e["ligne"], e["champ"]) for e in refuse.erreurs] == [(4, "compte"), (5, "role")]
+    assert db.session.scalar(db.select(db.func.count(Individu.id))) == 0
+    # Five rows in chunks of two, the last one alone; the same reference twice: the later line wins.
+    lignes = INDIVIDUS + [{**INDIVIDUS[0], "reference": "I4"}, {**INDIVIDUS[0], "prenom": "Léonie"}]
+    traitement = importer("individus", lignes, "ndjson")
+    assert traitement.resultat == "succes" and traitement.compteurs["lignes"] == 5
+    assert sorted(db.session.scalars(db.select(Individu.reference))) == ["I1", "I2", "I3", "I4"]
+    assert db.session.scalar(db.select(Individu.prenom).where(Individu.reference == "I1")) == "Léonie"
+
+
+def test_only_changed_rows_are_written_and_counted():
+    importer("comptes", COMPTES)
+    importer("individus", INDIVIDUS)
+    avant = {i.reference: (i.nom, i.prenom, i.role, i.synchronise_le) for i in db.session.scalars(db.select(Individu))}
+    # The same reference twice in one batch: its last line wins and it counts once.
+    traitement = importer("individus", [{**INDIVIDUS[0], "prenom": "Lou"}, INDIVIDUS[1],
+                                        {**INDIVIDUS[0], "prenom": "Léna", "role": "conjoint"}])
+    assert traitement.compteurs == {"lignes": 3, "ecrites": 1, "inchangees": 2, "erreurs": 0}
+    db.session.expire_all()
+    apres = {i.reference: (i.nom, i.prenom, i.role, i.synchronise_le) for i in db.session.scalars(db.select(Individu))}
+    assert apres["I1"][:3] == ("MARTIN", "Léna", "conjoint") and apres["I1"][3] > avant["I1"][3]
+    assert apres["I2"] == avant["I2"] and apres["I3"] == avant["I3"]
+    # Accounts are keyed by (émetteur, code): the same code under another issuer is another account.
+    creche = {"code": "F001", "emetteur": "Crèche", "nom": "MARTIN", "prenom": "Anne"}
+    assert importer("comptes", [creche]).compteurs["ecrites"] == 1
+    comptes = importer("comptes", COMPTES + [creche])
+    assert comptes.compteurs == {"lignes": 3, "ecrites": 0, "inchangees": 3, "erreurs": 0}
+    prenoms = dict(db.session.execute(db.select(CompteMetier.emetteur, CompteMetier.prenom)
+                                      .where(CompteMetier.code == "F001")).all())
+    assert prenoms == {"Divers": "Julie", "Crèche": "Anne"}
+
+
+def test_an_invoice_without_restant_du_gets_montant_minus_its_allocations_again():
+    importer("comptes", COMPTES)
+    facture = {"numero": "2025-100-41", "compte": "F001", "date_emission": "2025-01-10", "montant": 40}
+    importer("factures", [facture])
+    importer("reglements", [{"numero": "R-9", "compte": "F001", "regle_le": "2025-03-01", "mode": "cheque",
+                             "encaisse": 30, "ventilations": [{"facture": "2025-100-41", "montant": 30}]}])
+    assert importer("factures", [facture]).compteurs["ecrites"] == 0
+    assert db.session.scalar(db.select(Facture.restant_du)) == 10
+    assert importer("factures", [{**facture, "montant": 45}]).compteurs["ecrites"] == 1
+    assert db.session.scalar(db.select(Facture.restant_du)) == 15
+    db.session.execute(db.update(Facture).values(restant_du=1))
+    db.session.commit()
+    # A stale restant_du is put right even though nothing in the row changed.
+    assert importer("factures", [{**facture, "montant": 45}]).compteurs["ecrites"] == 1
+    assert db.session.scalar(db.select(Facture.restant_du)) == 15
+    assert importer("factures", [{**facture, "montant": 45, "restant_du": 2}]).compteurs["ecrites"] == 1
+    assert db.session.scalar(db.select(Facture.restant_du)) == 2
+
+
 def test_a_database_failure_in_the_write_pass_writes_nothing(monkeypatch):
     importer("comptes", COMPTES)
     monkeypatch.setattr(synchro, "TAILLE_BLOC", 1)

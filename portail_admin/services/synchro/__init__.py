@@ -10,12 +10,15 @@ How a run goes (see docs/architecture.md, "How an import flows"):
 3. Progress and heartbeat go through a separate autocommit connection (Progression), so they are visible
    while the import's transaction is open; the final state is written in that transaction, atomically.
 """
+import contextlib
+import gc
 import json
 import marshal
 import os
 import secrets
 import shutil
 import time
+from itertools import islice
 
 from flask import current_app
 from sqlalchemy import bindparam, text, update
@@ -25,7 +28,7 @@ from ...formatting import datetime_fr
 from ...models import Traitement, utcnow
 from .. import ServiceError, audit
 from .champs import REFERENCES, TYPES, Invalide, compiler_ligne, montant, numero_ordre, verifier_ensemble
-from .ecriture import Upsert, UpsertCopy
+from .ecriture import UpsertCopy, UpsertSqlite
 from .lecture import Lecteur, LotInvalide, copier_ndjson, format_de, json_vers_ndjson
 
 __all__ = ["TYPES", "LotInvalide", "recevoir", "demarrer", "importer", "relancer", "marquer_echec",
@@ -257,17 +260,18 @@ class _Validation:
             if not cles:
                 continue
             trouves, ambigus = self._resoudre_avec_cache(reference, cles)
-            libelle = REFERENCES[reference][3]
-            nom = self.noms[index]
-            for ligne, valeurs in convertis:
-                cle = valeurs[index]
-                if cle is None:
-                    continue
-                if cle in ambigus:
-                    self.erreur(ligne, nom, f"{libelle} « {cle} » ambigu : plusieurs comptes Enfance ont ce code.")
-                elif cle not in trouves:
-                    self.erreur(ligne, nom, f"{libelle} « {cle} » inconnu.")
-                valeurs[index] = trouves.get(cle)
+            if not cles.isdisjoint(ambigus) or not cles.issubset(trouves):
+                libelle = REFERENCES[reference][3]
+                nom = self.noms[index]
+                for ligne, valeurs in convertis:
+                    cle = valeurs[index]
+                    if cle in ambigus:
+                        self.erreur(ligne, nom, f"{libelle} « {cle} » ambigu : plusieurs comptes Enfance ont ce code.")
+                    elif cle is not None and cle not in trouves:
+                        self.erreur(ligne, nom, f"{libelle} « {cle} » inconnu.")
+            trouve = trouves.get
+            for _ligne, valeurs in convertis:
+                valeurs[index] = trouve(valeurs[index])
         if self.type == "reglements":
             self._factures_ventilees(convertis, extras)
         if self.total_erreurs:
@@ -352,6 +356,24 @@ def _resoudre(reference: str, cles: set) -> tuple[dict, set]:
     return trouves, ambigus
 
 
+@contextlib.contextmanager
+def _sans_ramasse_miettes():
+    """Pause the cyclic garbage collector during a run (restored after it, as it was).
+
+    The passes allocate several objects per row (parsed dict, values, tuples), all acyclic and freed by
+    reference counting; each collection they trigger would walk the whole process's heap for nothing,
+    about a quarter of a 100k-row import's time on SQLite (0.45 s of 1.8 s).
+    """
+    actif = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if actif:
+            gc.enable()
+
+
+@_sans_ramasse_miettes()
 def importer(traitement: Traitement) -> dict:
     """Validate the whole batch, then write it in the current transaction; the caller commits (or rolls back).
 
@@ -371,16 +393,11 @@ def importer(traitement: Traitement) -> dict:
     try:
         with open(spool_chemin, "wb") as spool:
             validation = _Validation(traitement.type, spool)
-            bloc = []
-            for ligne, objet in lecteur:
-                validation.nombre += 1
-                bloc.append((ligne, objet))
-                if len(bloc) >= TAILLE_BLOC:
-                    validation.bloc(bloc)
-                    bloc = []
-                    progression(int(50 * lecteur.lus / taille))
-            if bloc:
+            lignes = iter(lecteur)
+            while bloc := list(islice(lignes, TAILLE_BLOC)):
+                validation.nombre += len(bloc)
                 validation.bloc(bloc)
+                progression(int(50 * lecteur.lus / taille))
         traitement.nombre = validation.nombre
         if validation.nombre == 0:
             validation.erreur(None, None, "Le lot ne contient aucune ligne.")
@@ -428,8 +445,7 @@ def _bilan(traitement: Traitement) -> dict:
 def _ecrire(traitement: Traitement, spool_chemin: str, nombre: int, progression: Progression) -> int:
     """The write pass: every spooled chunk upserted in the session's transaction; returns rows written."""
     dialecte = db.engine.dialect.name
-    copie = dialecte == "postgresql"
-    upsert = UpsertCopy(TYPES[traitement.type]) if copie else Upsert(TYPES[traitement.type], dialecte)
+    upsert = (UpsertCopy if dialecte == "postgresql" else UpsertSqlite)(TYPES[traitement.type])
     maintenant = utcnow()
     constantes = upsert.constantes(maintenant.strftime("%Y-%m-%d %H:%M:%S.%f"))
     curseur = db.session.connection().connection.cursor()
@@ -444,11 +460,7 @@ def _ecrire(traitement: Traitement, spool_chemin: str, nombre: int, progression:
         with open(spool_chemin, "rb") as spool:
             while (bloc := _lire_bloc(spool)) is not None:
                 lignes, extras = bloc
-                if copie:
-                    ecrites += upsert.ecrire(curseur, lignes, constantes, faites)
-                else:
-                    curseur.executemany(upsert.sql, upsert.parametres(lignes, constantes))
-                    ecrites += max(curseur.rowcount, 0)
+                ecrites += upsert.ecrire(curseur, lignes, constantes, faites)
                 if extras is not None:
                     _ventiler(curseur, dialecte, [ligne[0] for ligne in lignes], extras)
                 faites += len(lignes)

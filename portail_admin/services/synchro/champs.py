@@ -104,8 +104,8 @@ def entier(valeur):
 
 def choix(valeurs: dict):
     def convertir(valeur):
-        if isinstance(valeur, str) and valeur.strip().lower() in valeurs:
-            return valeur.strip().lower()
+        if isinstance(valeur, str) and (cle := valeur.strip().lower()) in valeurs:
+            return cle
         raise Invalide(f"« {valeur} » inconnu (valeurs possibles : {', '.join(valeurs)}).")
 
     return convertir
@@ -312,8 +312,9 @@ def schema_ligne(type_import: str) -> dict:
 def compiler_ligne(spec: TypeImport):
     """A function converting one row of this type: (row dict, line, erreur) -> (values in field order, ok).
 
-    It is generated once per type with each field unrolled and the common case of a text field inline:
-    the row loop is the import's hot path (a generic loop over the fields costs about twice as much).
+    It is generated once per type with each field unrolled, the common case of a text field inline and the
+    other converters called directly: the row loop is the import's hot path (a generic loop over the fields
+    costs about twice as much).
     erreur(line, field, message) is called for each bad field.
     """
     champs = spec.champs
@@ -344,8 +345,19 @@ def compiler_ligne(spec: TypeImport):
             lignes.append("    else:")
             lignes += [f"        {code}" for code in lent_appel]
         else:
-            lignes += [f"    {code}" for code in lent_appel]
+            # Every converter refuses a blank value, so the general case only sees what it would anyway.
+            lignes.append("    if v is None:")
+            if champ.requis:
+                lignes += [f"        {code}" for code in lent_appel]
+            else:
+                lignes.append(f"        v{index} = defaut{index}")
+            lignes += ["    else:", "        try:", f"            v{index} = convertir{index}(v)",
+                       "        except Invalide:"]
+            lignes += [f"            {code}" for code in lent_appel]
     lignes.append(f"    return [{', '.join(f'v{i}' for i in range(len(champs)))}], bonne")
-    espace = {"lent": lent}
+    espace = {"lent": lent, "Invalide": Invalide}
+    for index, champ in enumerate(champs):
+        espace[f"convertir{index}"] = champ.convertir
+        espace[f"defaut{index}"] = champ.defaut
     exec(compile("\n".join(lignes), f"<import {spec.table}>", "exec"), espace)  # noqa: S102 (our own code)
     return espace["convertir_ligne"]
