@@ -609,6 +609,37 @@ class Ventilation(db.Model):
     facture = db.relationship("Facture", back_populates="ventilations")
 
 
+class TotalDepot(db.Model):
+    """How many invoices (payments) were deposited on a day, and their exact total, per group of list filters.
+
+    Derived data, never edited: every write of factures or reglements rebuilds the rows of the deposit days it
+    touched in the same transaction (services.facturation.recalculer_totaux). The Règlements "Total global" and
+    the monthly deposits read these few thousand rows instead of a million.
+    """
+
+    __tablename__ = "totaux_depots"
+    NATURES = ("factures", "reglements")
+
+    #: Which table is summed: "factures" or "reglements".
+    nature = db.Column(db.String(12), primary_key=True)
+    date_depot = db.Column(db.Date, primary_key=True)
+    emetteur = db.Column(db.String(60), primary_key=True)
+    contexte = db.Column(db.String(80), primary_key=True)
+    univers = db.Column(db.String(20), primary_key=True)
+    archive = db.Column(db.Boolean, primary_key=True)
+    #: Paid online (payments only; always false for invoices).
+    en_ligne = db.Column(db.Boolean, primary_key=True)
+    #: Rows of the group.
+    nombre = db.Column(db.Integer, nullable=False)
+    #: Sum of the invoices' montant (payments' encaissé) of the group, to the cent.
+    total = db.Column(Montant, nullable=False)
+
+    __table_args__ = (
+        # "Total global" under the archive / En ligne filters reads this covering index alone.
+        Index("ix_totaux_depots_archive", "nature", "archive", "en_ligne", "total"),
+    )
+
+
 class Operation(db.Model):
     """A line of a family's statement (Relevé d'opérations), with the running balance."""
 
