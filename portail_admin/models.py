@@ -614,7 +614,7 @@ class TotalDepot(db.Model):
 
     Derived data, never edited: every write of factures or reglements rebuilds the rows of the deposit days it
     touched in the same transaction (services.facturation.recalculer_totaux). The Règlements "Total global" and
-    the monthly deposits read these few thousand rows instead of a million.
+    the monthly deposits read these rows (about a tenth of the table at a million payments) instead of the table.
     """
 
     __tablename__ = "totaux_depots"

@@ -118,8 +118,8 @@ def total_reglements(filtres: dict) -> Decimal:
     """Exact SUM of "Encaissé" over the whole filtered list of payments (integer cents in SQL).
 
     Under the filters of FILTRES_TOTAUX alone (archives, émetteur, contexte, univers, en ligne, deposit dates)
-    it is summed from the deposit summary: a few thousand rows, never cached, so an import or an archiving
-    done by another process shows at once. Under any other filter (compte, compte_id, n° du/au, fact. du/au,
+    it is summed from the deposit summary (one row per deposit day and group), never cached, so an import or an
+    archiving done by another process shows at once. Under any other filter (compte, compte_id, n° du/au, fact. du/au,
     montant) it is summed over the payments themselves and reused for FACTURATION_CACHE_SECONDES.
     """
     actifs = {k: v for k, v in filtres.items() if v not in (None, "")}
