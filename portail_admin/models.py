@@ -635,8 +635,11 @@ class TotalDepot(db.Model):
     total = db.Column(Montant, nullable=False)
 
     __table_args__ = (
-        # "Total global" under the archive / En ligne filters reads this covering index alone.
+        # SQLite reads every "Total global" from this index alone (in a table WITHOUT ROWID its entries carry the
+        # whole key); PostgreSQL scans the small table.
         Index("ix_totaux_depots_archive", "nature", "archive", "en_ligne", "total"),
+        # Stored in key order on SQLite: a range of deposit days (monthly figures, rebuilds) is read in one pass.
+        {"sqlite_with_rowid": False},
     )
 
 

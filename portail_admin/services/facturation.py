@@ -3,7 +3,8 @@ import datetime as dt
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import and_, exists, false, func, literal, literal_column, or_
+from sqlalchemy import JSON, String, and_, bindparam, exists, false, func, literal, literal_column, or_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import contains_eager
 
 from ..extensions import db
@@ -17,8 +18,8 @@ CACHE_SECONDES = 30
 #: The Règlements filters the deposit summary (totaux_depots) can answer: under these alone the total is
 #: read from it, exact and fresh.
 FILTRES_TOTAUX = frozenset({"archives", "emetteur", "contexte", "univers", "en_ligne", "depot_du", "depot_au"})
-#: Deposit days (or numbers) per statement of the summary's maintenance: bounds the IN lists (SQLite takes
-#: 32,766 parameters).
+#: Deposit days per statement of the summary's maintenance: bounds the IN lists (SQLite takes 32,766
+#: parameters).
 MORCEAU = 5000
 
 
@@ -172,13 +173,22 @@ def recalculer_totaux(model=None, jours=None) -> None:
                 colonnes, _groupes(table).where(table.date_depot.in_(morceau))))
 
 
+def _valeurs(textes: list):
+    """A SELECT of these strings from ONE bound parameter (an array on PostgreSQL, JSON on SQLite): binding
+    thousands of parameters costs more than the lookup itself."""
+    if db.engine.dialect.name == "postgresql":
+        return db.select(func.unnest(bindparam("textes", textes, type_=ARRAY(String))))
+    return db.select(func.json_each(bindparam("textes", textes, type_=JSON)).table_valued("value").c.value)
+
+
 def jours_de_depot(model, numeros: list) -> set[dt.date]:
-    """The deposit days of the invoices (payments) with these numbers that exist: what a write may move away."""
-    jours = set()
-    for debut in range(0, len(numeros), MORCEAU):
-        jours.update(db.session.scalars(db.select(model.date_depot).where(
-            model.numero.in_(numeros[debut:debut + MORCEAU])).distinct()))
-    return jours
+    """The deposit days of the invoices (payments) with these numbers that exist: what a write may move away.
+
+    Reads through the session's connection without flushing it: during an import's write pass the run's pending
+    changes must not reach its row before the end (the progress connection updates that row meanwhile).
+    """
+    return set(db.session.connection().scalars(
+        db.select(model.date_depot).where(model.numero.in_(_valeurs(numeros))).distinct()))
 
 
 # --------------------------------------------------------------------------- deposits

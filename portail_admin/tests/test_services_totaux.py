@@ -182,6 +182,24 @@ def test_a_total_changed_by_another_process_shows_at_once(app, database_url):
     assert facturation.depots_mensuels(Reglement)[0]["total"] == D("100.30")
 
 
+def test_progress_written_between_chunks_never_waits_on_the_import(app, database_url, monkeypatch):
+    """The summary's lookups must not flush the run's pending changes: its row would then be locked by the import
+    while the progress connection updates it (PostgreSQL; SQLite writes no progress during the write pass)."""
+    options = {"connect_args": {"options": "-c lock_timeout=3000"}} if database_url.startswith("postgres") else {}
+    worker = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": None,
+                         "IMPORTS_FOLDER": app.config["IMPORTS_FOLDER"], "SQLALCHEMY_ENGINE_OPTIONS": options})
+    monkeypatch.setattr(synchro, "TAILLE_BLOC", 1)
+    monkeypatch.setattr(synchro.Progression, "INTERVALLE", 0)
+    db.session.commit()
+    with worker.app_context():
+        importer("comptes", COMPTES)
+        traitement = importer("factures", FACTURES)
+        assert traitement.avancement == 100
+        assert_resume_exact()
+        db.session.remove()
+        db.engine.dispose()
+
+
 def test_recalculer_totaux_command_rebuilds_the_summary(app, runner):
     jeu_facturation()
     db.session.execute(sa.delete(TotalDepot))

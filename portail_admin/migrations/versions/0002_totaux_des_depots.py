@@ -28,7 +28,8 @@ def upgrade():
     sa.Column('nombre', sa.Integer(), nullable=False),
     sa.Column('total', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('nature', 'date_depot', 'emetteur', 'contexte', 'univers', 'archive', 'en_ligne',
-                            name=op.f('pk_totaux_depots'))
+                            name=op.f('pk_totaux_depots')),
+    sqlite_with_rowid=False
     )
     with op.batch_alter_table('totaux_depots', schema=None) as batch_op:
         batch_op.create_index('ix_totaux_depots_archive', ['nature', 'archive', 'en_ligne', 'total'], unique=False)
