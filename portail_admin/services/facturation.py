@@ -143,9 +143,10 @@ def _groupes(model):
     """The summary's rows of a base table, as a SELECT: one per deposit day and filter group."""
     groupe = [model.date_depot, model.emetteur, model.contexte, model.univers, model.archive]
     if model is Reglement:
-        groupe.append(model.en_ligne)
-    montant = model.montant if model is Facture else model.encaisse
-    en_ligne = groupe[5] if model is Reglement else false()
+        en_ligne, montant = model.en_ligne, model.encaisse
+        groupe.append(en_ligne)
+    else:
+        en_ligne, montant = false(), model.montant
     return db.select(literal(model.__tablename__), *groupe[:5], en_ligne, func.count(), func.sum(montant)
                      ).group_by(*groupe)
 
