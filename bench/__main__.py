@@ -9,6 +9,7 @@ import argparse
 import datetime as dt
 import hashlib
 import html
+import itertools
 import json
 import os
 import platform
@@ -16,13 +17,14 @@ import re
 import statistics
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench-data"
 DOC = ROOT / "docs" / "performance.md"
-MIGRATION = ROOT / "portail_admin" / "migrations" / "versions" / "0001_schema_initial.py"
+MIGRATIONS = ROOT / "portail_admin" / "migrations" / "versions"
 DEFAULT_URLS = {
     "sqlite": f"sqlite:///{DATA / 'bench.db'}",
     "postgresql": "postgresql+psycopg://postgres@127.0.0.1:5432/bench",
@@ -32,10 +34,18 @@ LIST, TOTALS, SEARCH, FICHE = 40, 60, 60, 60
 
 
 class Case:
-    """One page to time: a screen, what is exercised, its URL and the target median (None: reported only)."""
+    """One page to time: a screen, what is exercised, its URL and the target median (None: reported only).
 
-    def __init__(self, screen, name, url, target):
+    urls: for a case where no two requests may be alike (nothing cached can help), an endless iterator of URLs
+    used instead of url, one per request.
+    """
+
+    def __init__(self, screen, name, url, target, urls=None):
         self.screen, self.name, self.url, self.target = screen, name, url, target
+        self.urls = urls
+
+    def next_url(self) -> str:
+        return next(self.urls) if self.urls is not None else self.url
 
 
 def log(message: str) -> None:
@@ -43,7 +53,13 @@ def log(message: str) -> None:
 
 
 def schema_hash() -> str:
-    return hashlib.sha256(MIGRATION.read_bytes()).hexdigest()[:12] if MIGRATION.exists() else "?"
+    """Digest of every migration file: data generated under other migrations is regenerated (or, with --reuse,
+    upgraded)."""
+    files = sorted(MIGRATIONS.glob("*.py"))
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12] if files else "?"
 
 
 def ensure_database(url: str) -> None:
@@ -70,8 +86,15 @@ def ensure_data(name: str, url: str, scale: float, regenerate: bool, reuse: bool
     if not regenerate and marker.exists():
         meta = json.loads(marker.read_text())
         same = (meta.get("scale"), meta.get("schema"), meta.get("seed"), meta.get("url"))
-        if same == (scale, schema_hash(), SEED, url) or (reuse and meta.get("url") == url):
+        if same == (scale, schema_hash(), SEED, url):
             log(f"[{name}] données déjà générées (échelle {scale}, {meta['today']}) : conservées.")
+            return meta
+        if reuse and meta.get("url") == url:
+            log(f"[{name}] données déjà générées (échelle {meta['scale']}, {meta['today']}) : conservées, "
+                f"schéma mis à niveau (migrations)…")
+            upgrade_schema(url)
+            meta["schema"] = schema_hash()
+            marker.write_text(json.dumps(meta, indent=1))
             return meta
     log(f"[{name}] génération des données, échelle {scale}…")
     ensure_database(url)
@@ -79,6 +102,26 @@ def ensure_data(name: str, url: str, scale: float, regenerate: bool, reuse: bool
     meta.update(schema=schema_hash(), url=url)
     marker.write_text(json.dumps(meta, indent=1))
     return meta
+
+
+def upgrade_schema(url: str) -> None:
+    """Bring a database generated under older migrations to head (as `flask db upgrade` does); the tables they
+    created get the planner's statistics the generator gives every table."""
+    from flask_migrate import upgrade
+
+    from portail_admin.extensions import db
+
+    app = make_app(url)
+    with app.app_context():
+        before = set(sa.inspect(db.engine).get_table_names())
+        upgrade()
+        created = sorted(set(sa.inspect(db.engine).get_table_names()) - before)
+        with db.engine.begin() as conn:
+            for table in created:
+                conn.exec_driver_sql(f"ANALYZE {table}")
+        db.engine.dispose()
+    if created:
+        log(f"  tables créées par les migrations : {', '.join(created)}")
 
 
 def make_app(url: str):
@@ -133,6 +176,24 @@ def _middle_cursor(app, view, url):
         return f"{url}?apres={token}&page={total // 2 // view.page_size}"
 
 
+def fresh_payment_filters(first: dt.date, last: dt.date):
+    """Endless Règlements URLs, each under a combination of the summary's filters (émetteur, contexte, univers,
+    en ligne, deposit dates, sometimes archived) not requested before in this run: no cache can answer them."""
+    from bench.generate import CONTEXTES, EMETTEURS
+
+    span = max((last - first).days - 40, 1)
+    for i in itertools.count():
+        # A 7 to 36-day deposit window, its start moving by 37 days: (start, length) never repeats.
+        du = first + dt.timedelta(days=i * 37 % span)
+        au = du + dt.timedelta(days=7 + i % 30)
+        filtres = {"emetteur": EMETTEURS[i % len(EMETTEURS)], "contexte": CONTEXTES[i % len(CONTEXTES)],
+                   "univers": "enfance", "en_ligne": ("oui", "non")[i // 2 % 2],
+                   "depot_du": f"{du:%d/%m/%Y}", "depot_au": f"{au:%d/%m/%Y}"}
+        if i % 4 == 3:
+            filtres["archives"] = "y"
+        yield "/admin/reglements/?" + urlencode(filtres)
+
+
 def _next_link(client, url):
     body = client.get(url).get_data(as_text=True)
     match = re.search(r'rel="next" href="([^"]+)"', body)
@@ -155,6 +216,7 @@ def build_cases(app, client) -> tuple[list[Case], list[str]]:
         fac = db.session.query(sa.func.max(Facture.id)).scalar() // 2
         reg = db.session.query(sa.func.max(Reglement.id)).scalar() // 2
         mid_emission = db.session.get(Facture, fac).date_emission
+        depots = db.session.query(sa.func.min(Reglement.date_depot), sa.func.max(Reglement.date_depot)).one()
     specific = {
         "citoyens": [("recherche (début de l'e-mail, sélective)", f"?search={cit.email[:12]}", SEARCH),
                      ("recherche (début du nom, courante)", f"?search={cit.nom[:3].lower()}", SEARCH)],
@@ -206,6 +268,9 @@ def build_cases(app, client) -> tuple[list[Case], list[str]]:
                     continue
                 arg = "?" + found
             cases.append(Case(view.name, name, url + arg, max(target, page_target)))
+        if endpoint == "reglements":
+            urls = fresh_payment_filters(*depots)
+            cases.append(Case(view.name, "total, jeu de filtres nouveau (à froid)", next(urls), TOTALS, urls))
     details = (("factures", fac), ("reglements", reg), ("comptes_metier", cpt.id), ("citoyens", cit.id),
                ("individus", ind.id))
     for endpoint, ident in details:
@@ -275,18 +340,19 @@ def measure(app, client, cases, runs: int) -> list[dict]:
     results = []
     for case in cases:
         for _ in range(2):
-            response = client.get(case.url)
+            response = client.get(case.next_url())
         if response.status_code != 200:
             results.append({"ecran": case.screen, "cas": case.name, "url": case.url, "erreur": response.status_code})
             log(f"  {case.screen} — {case.name} : HTTP {response.status_code}")
             continue
         times = []
         for _ in range(runs):
+            url = case.next_url()
             started = time.perf_counter()
-            client.get(case.url)
+            client.get(url)
             times.append((time.perf_counter() - started) * 1000)
         recorder.statements, recorder.active = [], True
-        client.get(case.url)
+        client.get(case.next_url())
         recorder.active = False
         with app.app_context():
             floor = recorder.floor()

@@ -11,7 +11,8 @@ from faker.providers.person.fr_FR import Provider as Noms
 
 from portail_admin import create_app
 from portail_admin.extensions import db
-from portail_admin.models import Demande, Montant, Reglement, Traitement
+from portail_admin.models import Demande, Montant, Reglement, TotalDepot, Traitement
+from portail_admin.services import facturation
 
 #: Rows at scale 1.0 (the issue's volumes); --scale multiplies them.
 VOLUMES = {
@@ -200,6 +201,13 @@ def generate(url: str, scale: float = 1.0, seed: int = SEED, today: dt.date | No
                                          f"COALESCE((SELECT max(id) FROM {table}), 1))")
                 conn.exec_driver_sql("SET session_replication_role = DEFAULT")
             conn.commit()
+        t0 = time.perf_counter()
+        # The deposit summary, rebuilt in full from the loaded invoices and payments.
+        facturation.recalculer_totaux()
+        db.session.commit()
+        n = db.session.scalar(sa.select(sa.func.count()).select_from(TotalDepot))
+        timings["totaux_depots"] = (n, time.perf_counter() - t0)
+        log(f"  {'totaux_depots':<14} {n:>9} lignes en {timings['totaux_depots'][1]:.1f} s")
         t0 = time.perf_counter()
         if dialect == "postgresql":
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

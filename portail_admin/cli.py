@@ -1,4 +1,4 @@
-"""Flask commands: demo data, agents, the RQ worker."""
+"""Flask commands: demo data, agents, the RQ worker, maintenance."""
 import sys
 
 import click
@@ -6,7 +6,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from .extensions import db
-from .services import ServiceError, api_tokens, demo
+from .models import TotalDepot
+from .services import ServiceError, api_tokens, demo, facturation
 from .services.agents import create_agent
 
 
@@ -120,10 +121,26 @@ def retention_familles():
         click.echo(f"Compte {compte_id} conservé : {motif}")
 
 
+@click.command("recalculer-totaux")
+@with_appcontext
+def recalculer_totaux():
+    """Rebuild the deposit summary (Règlements total, monthly deposits) from the invoices and payments.
+
+    Never needed in normal operation (every write keeps it exact); after data was changed by hand in SQL.
+    """
+    facturation.recalculer_totaux()
+    db.session.commit()
+    for nature in TotalDepot.NATURES:
+        groupes, nombre = db.session.execute(
+            db.select(db.func.count(), db.func.coalesce(db.func.sum(TotalDepot.nombre), 0))
+            .where(TotalDepot.nature == nature)).one()
+        click.echo(f"Totaux des dépôts recalculés ({nature}) : {int(nombre)} ligne(s), {groupes} groupe(s).")
+
+
 def init_app(app):
     from . import cli_imports
 
     cli_imports.init_app(app)
     for command in (demo_data, create_agent_command, create_api_token, worker, relance_courriels, purger_journal,
-                    retention_familles):
+                    retention_familles, recalculer_totaux):
         app.cli.add_command(command)

@@ -35,7 +35,7 @@ from ..models import (
     Ventilation,
     utcnow,
 )
-from . import audit, parametres
+from . import audit, facturation, parametres
 from .agents import create_agent
 
 SEED = 4242
@@ -98,6 +98,7 @@ def _load(familles: int, today: dt.date | None) -> dict:
     ref = _reference_data(rng, today, now)
     comptes = _families(rng, fake, familles, today, now, ref)
     _billing(rng, comptes, today, now)
+    facturation.recalculer_totaux()
     _requests(rng, fake, comptes, now)
     _imports(rng, now)
     db.session.flush()

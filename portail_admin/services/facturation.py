@@ -3,25 +3,34 @@ import datetime as dt
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import and_, exists, func, literal_column, or_
+from sqlalchemy import JSON, String, and_, bindparam, exists, false, func, literal, literal_column, or_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import contains_eager
 
 from ..extensions import db
 from ..formatting import PARIS
-from ..models import CompteMetier, Facture, Operation, Reglement, Ventilation, sum_exact
+from ..models import CompteMetier, Facture, Operation, Reglement, TotalDepot, Ventilation, sum_exact
 from . import ServiceError, audit, cache
 
-#: How long a global total or the monthly figures are reused (seconds); 0 disables the cache.
+#: How long a payments total under a filter the summary cannot answer (and the contexts list) is reused
+#: (seconds); 0 disables the cache.
 CACHE_SECONDES = 30
+#: The Règlements filters the deposit summary (totaux_depots) can answer: under these alone the total is
+#: read from it, exact and fresh.
+FILTRES_TOTAUX = frozenset({"archives", "emetteur", "contexte", "univers", "en_ligne", "depot_du", "depot_au"})
+#: Deposit days per statement of the summary's maintenance: bounds the IN lists (SQLite takes 32,766
+#: parameters).
+MORCEAU = 5000
 
 
 def _memo(cle, calcul):
-    """calcul() reused for FACTURATION_CACHE_SECONDES: a full-table SUM is too slow for every page."""
+    """calcul() reused for FACTURATION_CACHE_SECONDES: a SUM over the payments themselves is too slow for every
+    page."""
     return cache.memo("facturation", cle, calcul, current_app.config.get("FACTURATION_CACHE_SECONDES", CACHE_SECONDES))
 
 
 def vider_cache() -> None:
-    """Forget cached totals and monthly figures (after a change made here)."""
+    """Forget cached totals and contexts (after a change made here)."""
     cache.vider("facturation")
 
 
@@ -50,7 +59,7 @@ def criteres(model, filtres: dict) -> list:
     """
     f = {k: v for k, v in filtres.items() if v not in (None, "")}
     where = []
-    if model in (Facture, Reglement):
+    if model in (Facture, Reglement, TotalDepot):
         where.append(model.archive.is_(bool(f.get("archives"))))
     if "compte" in f:
         where.append(critere_compte(model, f["compte"]))
@@ -74,7 +83,7 @@ def criteres(model, filtres: dict) -> list:
     if "emise_au" in f:
         where.append(Facture.date_emission <= f["emise_au"])
     if "en_ligne" in f:
-        where.append(Reglement.en_ligne.is_(f["en_ligne"] == "oui"))
+        where.append(model.en_ligne.is_(f["en_ligne"] == "oui"))
     if "fact_du" in f or "fact_au" in f:
         # One and the same invoice paid by the payment must lie in the range.
         bornes = [Facture.numero_ordre >= f["fact_du"]] if "fact_du" in f else []
@@ -107,7 +116,16 @@ def _signature(filtres: dict) -> tuple:
 
 
 def total_reglements(filtres: dict) -> Decimal:
-    """Exact SUM of "Encaissé" over the whole filtered list of payments (integer cents in SQL)."""
+    """Exact SUM of "Encaissé" over the whole filtered list of payments (integer cents in SQL).
+
+    Under the filters of FILTRES_TOTAUX alone (archives, émetteur, contexte, univers, en ligne, deposit dates)
+    it is summed from the deposit summary (one row per deposit day and group), never cached, so an import or an
+    archiving done by another process shows at once. Under any other filter (compte, compte_id, n° du/au, fact. du/au,
+    montant) it is summed over the payments themselves and reused for FACTURATION_CACHE_SECONDES.
+    """
+    actifs = {k: v for k, v in filtres.items() if v not in (None, "")}
+    if actifs.keys() <= FILTRES_TOTAUX:
+        return sum_exact(TotalDepot.total, TotalDepot.nature == "reglements", *criteres(TotalDepot, actifs))
     return _memo(("total", "reglements", _signature(filtres)),
                  lambda: sum_exact(Reglement.encaisse, *criteres(Reglement, filtres)))
 
@@ -118,27 +136,82 @@ def contextes(model) -> list[str]:
         db.select(model.contexte).where(model.contexte != "").distinct().order_by(model.contexte))))
 
 
+# --------------------------------------------------------------------------- deposit summary
+
+
+def _groupes(model):
+    """The summary's rows of a base table, as a SELECT: one per deposit day and filter group."""
+    groupe = [model.date_depot, model.emetteur, model.contexte, model.univers, model.archive]
+    if model is Reglement:
+        en_ligne, montant = model.en_ligne, model.encaisse
+        groupe.append(en_ligne)
+    else:
+        en_ligne, montant = false(), model.montant
+    return db.select(literal(model.__tablename__), *groupe[:5], en_ligne, func.count(), func.sum(montant)
+                     ).group_by(*groupe)
+
+
+def recalculer_totaux(model=None, jours=None) -> None:
+    """Rebuild the deposit summary of invoices or payments (both when model is None) from the base table.
+
+    jours: the deposit days to rebuild (every day when None). Set-based: per chunk of days, one DELETE and one
+    INSERT ... SELECT ... GROUP BY, in the current transaction; the caller commits. Every write of factures or
+    reglements calls it with the days it touched (before and after the change), so the summary is always exact.
+    """
+    colonnes = [TotalDepot.nature, TotalDepot.date_depot, TotalDepot.emetteur, TotalDepot.contexte,
+                TotalDepot.univers, TotalDepot.archive, TotalDepot.en_ligne, TotalDepot.nombre, TotalDepot.total]
+    for table in (Facture, Reglement) if model is None else (model,):
+        nature = TotalDepot.nature == table.__tablename__
+        if jours is None:
+            db.session.execute(db.delete(TotalDepot).where(nature))
+            db.session.execute(db.insert(TotalDepot).from_select(colonnes, _groupes(table)))
+            continue
+        liste = sorted(set(jours))
+        for debut in range(0, len(liste), MORCEAU):
+            morceau = liste[debut:debut + MORCEAU]
+            db.session.execute(db.delete(TotalDepot).where(nature, TotalDepot.date_depot.in_(morceau)))
+            db.session.execute(db.insert(TotalDepot).from_select(
+                colonnes, _groupes(table).where(table.date_depot.in_(morceau))))
+
+
+def _valeurs(textes: list):
+    """A SELECT of these strings from ONE bound parameter (an array on PostgreSQL, JSON on SQLite): binding
+    thousands of parameters costs more than the lookup itself."""
+    if db.engine.dialect.name == "postgresql":
+        return db.select(func.unnest(bindparam("textes", textes, type_=ARRAY(String))))
+    return db.select(func.json_each(bindparam("textes", textes, type_=JSON)).table_valued("value").c.value)
+
+
+def jours_de_depot(model, numeros: list) -> set[dt.date]:
+    """The deposit days of the invoices (payments) with these numbers that exist: what a write may move away.
+
+    Reads through the session's connection without flushing it: during an import's write pass the run's pending
+    changes must not reach its row before the end (the progress connection updates that row meanwhile).
+    """
+    return set(db.session.connection().scalars(
+        db.select(model.date_depot).where(model.numero.in_(_valeurs(numeros))).distinct()))
+
+
 # --------------------------------------------------------------------------- deposits
 
 
-def _depots_mensuels(model) -> list[dict]:
-    amount = model.montant if model is Facture else model.encaisse
-    # Per day, in the (date_depot, amount) index's order: no sort, no per-row date function; months in Python.
+def depots_mensuels(model) -> list[dict]:
+    """Per deposit month, newest first: number of invoices (or payments) and their total amount.
+
+    Read from the deposit summary (a row per day and filter group), never cached: always up to date.
+    """
+    # Per day, in the summary's key order: no sort, no per-row date function; months in Python.
     rows = db.session.execute(
-        db.select(model.date_depot, func.count(), func.coalesce(func.sum(amount), 0)).group_by(model.date_depot)
+        db.select(TotalDepot.date_depot, func.sum(TotalDepot.nombre), func.sum(TotalDepot.total))
+        .where(TotalDepot.nature == model.__tablename__).group_by(TotalDepot.date_depot)
     ).all()
     mois: dict[tuple[int, int], dict] = {}
     for jour, nombre, total in rows:
         entree = mois.setdefault((jour.year, jour.month), {"annee": jour.year, "mois": jour.month, "nombre": 0,
                                                             "total": Decimal("0.00")})
-        entree["nombre"] += nombre
+        entree["nombre"] += int(nombre)
         entree["total"] += total
     return [mois[cle] for cle in sorted(mois, reverse=True)]
-
-
-def depots_mensuels(model) -> list[dict]:
-    """Per deposit month, newest first: number of invoices (or payments) and their total amount."""
-    return _memo(("depots", model.__tablename__), lambda: _depots_mensuels(model))
 
 
 def derniers_mois(rows: list[dict], today: dt.date, n: int = 12) -> list[dict]:
@@ -166,6 +239,7 @@ def archiver(model, ids, archive: bool = True) -> int:
         objet.archive = archive
         audit.record("archiver" if archive else "desarchiver", objet, {"archive": [not archive, archive]})
     db.session.flush()
+    recalculer_totaux(model, {objet.date_depot for objet in objets})
     vider_cache()
     return len(objets)
 

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from bench.generate import generate, volumes
 
 from .conftest import ensure_postgres_database
+from .test_services_totaux import assert_resume_exact
 
 SCALE = 0.0002
 TODAY = dt.date(2026, 1, 15)
@@ -59,6 +60,8 @@ def test_generator_fills_consistent_data_with_exact_amounts(backend, tmp_path, r
         owed = sum_exact(Facture.montant, Facture.compte_id == compte) - sum_exact(Reglement.encaisse,
                                                                                    Reglement.compte_id == compte)
         assert last.solde == owed
+        # The deposit summary is rebuilt after the load.
+        assert_resume_exact()
         client = app.test_client()
         assert client.get("/readyz").status_code == 200
         db.engine.dispose()

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from portail_admin.extensions import db
 from portail_admin.models import CompteMetier, Demande, Facture, Parametre, Reglement, Traitement
-from portail_admin.services import parametres
+from portail_admin.services import facturation, parametres
 from portail_admin.services.tableau_de_bord import debut_hier, depots_annee, tableau_de_bord
 
 #: 28/11/2026 09:00 UTC = 10:00 in Paris.
@@ -107,6 +107,7 @@ def test_deposits_of_the_year_per_month(app):
     _facture(compte, 4, "999.00", "0", depot=dt.date(2025, 12, 31))  # last year
     _reglement(compte, 1, "12.34", dt.date(2026, 3, 15))
     _reglement(compte, 2, "1.00", dt.date(2027, 1, 1))  # next year
+    facturation.recalculer_totaux()
     db.session.commit()
     mois = depots_annee(2026)
     assert [m.mois for m in mois] == list(range(1, 13))
@@ -116,18 +117,22 @@ def test_deposits_of_the_year_per_month(app):
     assert sum(m.factures_nombre for m in mois) == 3 and sum(m.reglements_nombre for m in mois) == 1
 
 
-def test_overdue_and_deposits_are_reused_for_a_minute_requests_stay_live(app):
+def test_overdue_invoices_are_reused_for_a_minute_requests_and_deposits_stay_live(app):
     compte = _compte()
     _facture(compte, 1, "10.00", "10.00", echeance=TODAY - dt.timedelta(days=3))
+    facturation.recalculer_totaux()
     db.session.commit()
-    assert tableau_de_bord(NOW).echues_nombre == 1
+    tdb = tableau_de_bord(NOW)
+    assert (tdb.echues_nombre, sum(m.factures_nombre for m in tdb.depots)) == (1, 1)
     _facture(compte, 2, "5.00", "5.00", echeance=TODAY - dt.timedelta(days=3))
     _demande(1, dt.timedelta(hours=1))
+    facturation.recalculer_totaux(Facture, [TODAY])
     db.session.commit()
     tdb = tableau_de_bord(NOW)
     assert (tdb.echues_nombre, tdb.nouvelles_demandes) == (1, 1)
+    assert [(m.mois, m.factures_nombre, m.factures_total) for m in tdb.depots if m.factures_nombre] == [
+        (11, 2, Decimal("15.00"))]
 
     app.config["TABLEAU_DE_BORD_CACHE_SECONDES"] = 0
     tdb = tableau_de_bord(NOW)
     assert (tdb.echues_nombre, tdb.echues_total) == (2, Decimal("15.00"))
-    assert sum(m.factures_nombre for m in tdb.depots) == 2

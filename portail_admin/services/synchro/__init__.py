@@ -26,7 +26,7 @@ from sqlalchemy import bindparam, text, update
 from ...extensions import db
 from ...formatting import datetime_fr
 from ...models import Traitement, utcnow
-from .. import ServiceError, audit
+from .. import ServiceError, audit, facturation
 from .champs import REFERENCES, TYPES, Invalide, compiler_ligne, montant, numero_ordre, verifier_ensemble
 from .ecriture import UpsertCopy, UpsertSqlite
 from .lecture import Lecteur, LotInvalide, copier_ndjson, format_de, json_vers_ndjson
@@ -452,6 +452,9 @@ def _ecrire(traitement: Traitement, spool_chemin: str, nombre: int, progression:
     progression.suspendre_si_sqlite()
     ecrites = faites = 0
     cache = None
+    # Invoices and payments: the deposit days touched (before and after the write) get their totals rebuilt.
+    totalise = TYPES[traitement.type].model if traitement.type in ("factures", "reglements") else None
+    jours = set()
     if dialecte == "sqlite":
         # A larger page cache for the duration of the import: index maintenance stops thrashing (~2x faster).
         cache = curseur.execute("PRAGMA cache_size").fetchone()[0]
@@ -460,15 +463,21 @@ def _ecrire(traitement: Traitement, spool_chemin: str, nombre: int, progression:
         with open(spool_chemin, "rb") as spool:
             while (bloc := _lire_bloc(spool)) is not None:
                 lignes, extras = bloc
+                if totalise:
+                    jours |= facturation.jours_de_depot(totalise, [ligne[0] for ligne in lignes])
                 ecrites += upsert.ecrire(curseur, lignes, constantes, faites)
                 if extras is not None:
                     _ventiler(curseur, dialecte, [ligne[0] for ligne in lignes], extras)
+                if totalise:
+                    jours |= facturation.jours_de_depot(totalise, [ligne[0] for ligne in lignes])
                 faites += len(lignes)
                 progression(50 + int(50 * faites / nombre))
     finally:
         if cache is not None:
             curseur.execute(f"PRAGMA cache_size = {int(cache)}")
         curseur.close()
+    if totalise:
+        facturation.recalculer_totaux(totalise, jours)
     return ecrites
 
 
