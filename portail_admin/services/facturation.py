@@ -8,7 +8,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import contains_eager
 
 from ..extensions import db
-from ..formatting import PARIS
+from ..formatting import aujourdhui
 from ..models import CompteMetier, Facture, Operation, Reglement, TotalDepot, Ventilation, sum_exact
 from . import ServiceError, audit, cache
 
@@ -92,7 +92,7 @@ def criteres(model, filtres: dict) -> list:
                                     Ventilation.facture_id == Facture.id, and_(*bornes)))
     if f.get("echues"):
         # Overdue unpaid invoices, as counted on the dashboard (today in Paris time).
-        where.extend(criteres_echues(dt.datetime.now(PARIS).date())[1:])
+        where.extend(criteres_echues(aujourdhui())[1:])
     if "du" in f:
         where.append(Operation.date >= f["du"])
     if "au" in f:

@@ -1,5 +1,4 @@
 """Menu Facturation: invoices, payments with their totals, statement of operations, monthly deposits, exports."""
-import datetime as dt
 from decimal import Decimal, InvalidOperation
 
 from flask import Response, abort, flash, has_request_context, redirect, request, stream_with_context, url_for
@@ -14,7 +13,7 @@ from wtforms.widgets import HiddenInput
 
 from .. import charts
 from ..extensions import db
-from ..formatting import euros, mois_fr, oui_non
+from ..formatting import aujourdhui, euros, mois_fr, oui_non
 from ..models import UNIVERS, CompteMetier, Facture, Operation, Reglement
 from ..services import audit, exports, facturation
 from .base import PortailBaseView, ReadOnlyModelView
@@ -359,7 +358,7 @@ class DepotView(PortailBaseView):
     @expose("/")
     def index(self):
         rows = facturation.depots_mensuels(self.model)
-        derniers = facturation.derniers_mois(rows, dt.date.today())
+        derniers = facturation.derniers_mois(rows, aujourdhui())
         graphique = charts.bar_chart_svg(
             {"Montant total": [r["total"] for r in derniers]},
             [_mois_court(r["annee"], r["mois"]) for r in derniers],
