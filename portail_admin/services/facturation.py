@@ -21,6 +21,8 @@ FILTRES_TOTAUX = frozenset({"archives", "emetteur", "contexte", "univers", "en_l
 #: Deposit days per statement of the summary's maintenance: bounds the IN lists (SQLite takes 32,766
 #: parameters).
 MORCEAU = 5000
+#: PostgreSQL advisory lock taken by every rebuild of the summary, until the end of its transaction.
+VERROU_TOTAUX = 0x746F74617578
 
 
 def _memo(cle, calcul):
@@ -156,8 +158,14 @@ def recalculer_totaux(model=None, jours=None) -> None:
 
     jours: the deposit days to rebuild (every day when None). Set-based: per chunk of days, one DELETE and one
     INSERT ... SELECT ... GROUP BY, in the current transaction; the caller commits. Every write of factures or
-    reglements calls it with the days it touched (before and after the change), so the summary is always exact.
+    reglements calls it with the days it touched (before and after the change), so the summary is always exact;
+    concurrent rebuilds are serialised on PostgreSQL.
     """
+    if db.engine.dialect.name == "postgresql":
+        # Two writers rebuilding the same day (two import workers, an import and an archiving) take turns: the
+        # second one's DELETE then sees the first one's rows instead of colliding with them on INSERT.
+        # (SQLite already lets one writer at a time.)
+        db.session.execute(db.select(func.pg_advisory_xact_lock(VERROU_TOTAUX)))
     colonnes = [TotalDepot.nature, TotalDepot.date_depot, TotalDepot.emetteur, TotalDepot.contexte,
                 TotalDepot.univers, TotalDepot.archive, TotalDepot.en_ligne, TotalDepot.nombre, TotalDepot.total]
     for table in (Facture, Reglement) if model is None else (model,):

@@ -2,6 +2,8 @@
 import datetime as dt
 import io
 import json
+import threading
+import time
 from decimal import Decimal
 
 import pytest
@@ -246,3 +248,39 @@ def test_migration_0002_fills_the_summary_from_existing_rows(backend, tmp_path, 
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+def test_two_writers_rebuilding_the_same_day_both_succeed(app, database_url):
+    """Two workers archive payments of the same deposit day at the same time: the second waits, nothing collides."""
+    jeu = jeu_facturation()
+    premier, second = jeu["r"][3], jeu["r"][4]
+    second.date_depot = premier.date_depot
+    facturation.recalculer_totaux(Reglement)
+    db.session.commit()
+    ids = premier.id, second.id
+    worker = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": None})
+    erreurs, demarre = [], threading.Event()
+
+    def archiver_le_second():
+        with worker.app_context():
+            try:
+                demarre.set()
+                facturation.archiver(Reglement, [ids[1]])
+                db.session.commit()
+            except Exception as exc:  # reported by the assertion below
+                erreurs.append(exc)
+            finally:
+                db.session.remove()
+
+    facturation.archiver(Reglement, [ids[0]])  # rebuilt, not yet committed
+    fil = threading.Thread(target=archiver_le_second)
+    fil.start()
+    demarre.wait(5)
+    time.sleep(0.5)
+    db.session.commit()
+    fil.join(30)
+    with worker.app_context():
+        db.engine.dispose()
+    assert not fil.is_alive() and erreurs == []
+    assert_resume_exact()
+    assert facturation.total_reglements({"archives": True}) == D("20.30")
