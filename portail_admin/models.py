@@ -506,8 +506,6 @@ class Facture(db.Model):
         Index("ix_factures_echues", "date_echeance", "restant_du",
               sqlite_where=text("archive IS 0 AND restant_du > 0"),
               postgresql_where=text("archive IS false AND restant_du > 0")),
-        # This year's monthly deposits, read from the index alone.
-        Index("ix_factures_depot_montant", "date_depot", "montant"),
     )
 
     @property
@@ -585,10 +583,6 @@ class Reglement(db.Model):
     __table_args__ = (
         Index("ix_reglements_archive_regle", "archive", "regle_le", "id"),
         Index("ix_reglements_compte_regle", "compte_id", "regle_le"),
-        # This year's monthly deposits, read from the index alone.
-        Index("ix_reglements_depot_encaisse", "date_depot", "encaisse"),
-        # "Total global" (with or without the En ligne filter) reads this covering index only: 1M rows, 14-80 ms.
-        Index("ix_reglements_archive_enligne_encaisse", "archive", "en_ligne", "encaisse"),
     )
 
     def __str__(self) -> str:
