@@ -217,6 +217,7 @@ def build_cases(app, client) -> tuple[list[Case], list[str]]:
         reg = db.session.query(sa.func.max(Reglement.id)).scalar() // 2
         mid_emission = db.session.get(Facture, fac).date_emission
         depots = db.session.query(sa.func.min(Reglement.date_depot), sa.func.max(Reglement.date_depot)).one()
+        mid_depot = db.session.get(Reglement, reg).date_depot
     specific = {
         "citoyens": [("recherche (début de l'e-mail, sélective)", f"?search={cit.email[:12]}", SEARCH),
                      ("recherche (début du nom, courante)", f"?search={cit.nom[:3].lower()}", SEARCH)],
@@ -227,7 +228,9 @@ def build_cases(app, client) -> tuple[list[Case], list[str]]:
                      ("filtre Émise entre (un mois)", f"?emise_du=01/{mid_emission:%m/%Y}"
                                                       f"&emise_au=28/{mid_emission:%m/%Y}", LIST)],
         "reglements": [("filtre En ligne", "?en_ligne=oui", TOTALS),
-                       ("filtre Compte (nom)", f"?compte={cpt.nom}", TOTALS)],
+                       ("filtre Compte (nom)", f"?compte={cpt.nom}", TOTALS),
+                       ("filtre Date de dépôt (un mois ancien)", f"?depot_du=01/{mid_depot:%m/%Y}"
+                                                                 f"&depot_au=28/{mid_depot:%m/%Y}", TOTALS)],
         "individus": [("filtre Rôle = enfant", ("Rôle", "enfant"), LIST),
                       ("filtre Compte famille (code)", ("Compte famille (code)", cpt.code), LIST),
                       ("recherche (début du nom)", f"?search={ind.nom[:4]}", SEARCH)],

@@ -583,6 +583,8 @@ class Reglement(db.Model):
     __table_args__ = (
         Index("ix_reglements_archive_regle", "archive", "regle_le", "id"),
         Index("ix_reglements_compte_regle", "compte_id", "regle_le"),
+        # The En ligne filter's bounded count reads this index alone (SQLite: 113 ms through the table without it).
+        Index("ix_reglements_archive_enligne_encaisse", "archive", "en_ligne", "encaisse"),
     )
 
     def __str__(self) -> str:

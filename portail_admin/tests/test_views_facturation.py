@@ -312,3 +312,13 @@ def test_deposit_chart_shows_zero_for_months_without_deposits(client, jeu):
     assert 'title="octobre 2018">10/2018</td><td>1</td>' in body
     titles = re.findall(r"<rect [^>]*><title>([^<]*)</title>", body)
     assert len(titles) == 12 and all(t.endswith(f"0,00{NBSP}€") for t in titles)
+
+
+@pytest.mark.parametrize("count_cap", [10_000, 1])
+def test_a_range_filter_lists_its_payments_newest_first(app, client, jeu, count_cap):
+    """Under a deposit-date range the matches are sorted apart from the date index (few of them, or on PostgreSQL
+    up to FASTLIST_SORT_CAP by the planner's estimate): the order the agent sees stays Réglé le, newest first."""
+    app.config["FASTLIST_COUNT_CAP"] = count_cap
+    body = page(client, "/admin/reglements/?depot_du=01/01/2017&depot_au=31/12/2019")
+    numeros = re.findall(r'<td class="col-numero">\s*([^<\s]+)', body)
+    assert numeros == ["123175894", "123175893", "123175891", "123175890"]

@@ -150,6 +150,10 @@ def _mode(view, context, model, name):
 # --------------------------------------------------------------------------- list views
 
 
+#: The range filters of the forms: their matches sit together along a date or number order.
+PLAGES = ("depot_du", "depot_au", "no_du", "no_au", "emise_du", "emise_au", "fact_du", "fact_au", "du", "au")
+
+
 class FiltresMixin:
     """A list filtered by a fixed form (the vendor's layout), applied to the list, its count, totals and exports.
 
@@ -176,6 +180,12 @@ class FiltresMixin:
 
     def get_query(self):
         return super().get_query().filter(*facturation.criteres(self.model, self.filtres()))
+
+    def liste_restreinte(self) -> bool:
+        return any(valeur not in (None, "", False) for valeur in self.filtres().values())
+
+    def filtre_par_plage(self) -> bool:
+        return any(self.filtres().get(nom) not in (None, "") for nom in PLAGES)
 
     def get_count_query(self):
         return super().get_count_query().filter(*facturation.criteres(self.model, self.filtres()))

@@ -36,7 +36,7 @@ def upgrade():
 
     # ### end Alembic commands ###
     remplir_totaux()
-    # The monthly deposits and the "Total global" now read the summary: their covering indexes only slowed imports.
+    # The monthly deposits now read the summary: their covering indexes only slowed imports.
     for table, index, _colonnes in INDEX_REMPLACES:
         op.drop_index(index, table_name=table)
 
@@ -45,7 +45,6 @@ def upgrade():
 INDEX_REMPLACES = (
     ("factures", "ix_factures_depot_montant", ["date_depot", "montant"]),
     ("reglements", "ix_reglements_depot_encaisse", ["date_depot", "encaisse"]),
-    ("reglements", "ix_reglements_archive_enligne_encaisse", ["archive", "en_ligne", "encaisse"]),
 )
 
 
