@@ -287,17 +287,16 @@ class FastListMixin:
         """Exact count up to cap; above it None, with the planner's estimate on PostgreSQL.
 
         On PostgreSQL the estimate comes first (planning only, well under a millisecond): when it is far above
-        the cap, counting even cap rows is not worth it and the list shows the estimate, labelled as such.
-        Returns (count, estimate to show, the planner's raw estimate)."""
+        the cap, counting even cap rows is not worth it and the list shows the estimate, labelled as such."""
         inner = query.with_entities(self._pk()).order_by(None)
         estimate = self._estimate(inner) if db.session.get_bind().dialect.name == "postgresql" else None
         if estimate is not None and estimate > 2 * cap:
-            return None, estimate, estimate
+            return None, estimate
         bounded = inner.limit(cap + 1).subquery()
         count = db.session.query(func.count()).select_from(bounded).scalar()
         if count <= cap:
-            return count, None, estimate
-        return None, estimate if estimate is not None and estimate > cap else None, estimate
+            return count, None
+        return None, estimate if estimate is not None and estimate > cap else None
 
     @staticmethod
     def _estimate(query) -> int | None:
@@ -356,23 +355,29 @@ class FastListMixin:
                 page = max_page
             offset = page * page_size
 
-        counted = False
+        counted = sort_matches = False
         if (search or filters or self.liste_restreinte()) and key is not None:
             # Under a search or filters the planner may walk the sort index, filtering every row, hoping to meet a
             # page of matches soon. When the matches are few, or all far along that index, this reads the whole
-            # table: PostgreSQL walked 880,000 payments by date for 535 matches of a deposit-date range (1.7 s).
-            # When the bounded count says they are few, sort them instead: the sort columns, wrapped in
-            # COALESCE(c, c), no longer match any index, so the filters' and search's own indexes are used. Under
-            # a range filter (a month of deposits: 1.6 s walked, 29 ms sorted) the same holds up to SORT_CAP
-            # matches by PostgreSQL's estimate; SQLite's planner already prefers the range's index there.
-            state.count, state.estimate, estimate = self._bounded_count(filtered, state.cap)
-            counted = True
-            sort_cap = current_app.config.get("FASTLIST_SORT_CAP", SORT_CAP)
-            if state.count is not None or (estimate is not None and estimate <= sort_cap
-                                           and self.filtre_par_plage()):
-                attrs, desc = key[0], key[1] != backwards
-                columns = [func.coalesce(a, a) for a in attrs]
-                query = query.order_by(None).order_by(*[c.desc() if desc else c.asc() for c in columns])
+            # table: PostgreSQL walked 880,000 payments by date for 535 matches of a deposit-date range (1.7 s),
+            # SQLite walked the whole index for a search. Then sort the matches instead: the sort columns, wrapped
+            # in COALESCE(c, c), no longer match any index, so the filters' and search's own indexes are used.
+            # PostgreSQL decides on its estimate (planning only): few matches, or under a range filter up to
+            # SORT_CAP (a month of deposits: 29 ms sorted). SQLite, which picks a range's index by itself, does it
+            # for a search the bounded count finds small.
+            if db.session.get_bind().dialect.name == "postgresql":
+                estimate = self._estimate(filtered.with_entities(self._pk()).order_by(None))
+                sort_cap = current_app.config.get("FASTLIST_SORT_CAP", SORT_CAP)
+                sort_matches = estimate is not None and (
+                    estimate <= state.cap or (estimate <= sort_cap and self.filtre_par_plage()))
+            elif search:
+                state.count, state.estimate = self._bounded_count(filtered, state.cap)
+                counted = True
+                sort_matches = state.count is not None
+        if sort_matches:
+            attrs, desc = key[0], key[1] != backwards
+            columns = [func.coalesce(a, a) for a in attrs]
+            query = query.order_by(None).order_by(*[c.desc() if desc else c.asc() for c in columns])
         rows = self._fetch(query, offset, page_size + 1)
         has_more = len(rows) > page_size
         rows = rows[:page_size]
@@ -386,7 +391,7 @@ class FastListMixin:
         elif page == 0 and cursor is None and date_from is None and not has_more:
             state.count = len(rows)
         else:
-            state.count, state.estimate, _estimate = self._bounded_count(filtered, state.cap)
+            state.count, state.estimate = self._bounded_count(filtered, state.cap)
         state.page = page
         self._pager(state, rows, key, cursor, backwards, date_from, has_more, max_page)
         g.fastlist = state
