@@ -322,3 +322,13 @@ def test_a_range_filter_lists_its_payments_newest_first(app, client, jeu, count_
     body = page(client, "/admin/reglements/?depot_du=01/01/2017&depot_au=31/12/2019")
     numeros = re.findall(r'<td class="col-numero">\s*([^<\s]+)', body)
     assert numeros == ["123175894", "123175893", "123175891", "123175890"]
+
+
+def test_a_date_filter_typed_jj_mm_aaaa_is_shown_back_in_the_date_field(client, jeu):
+    """The browser's date field only takes ISO: the filter stays visible, so the next Rechercher keeps it."""
+    body = page(client, "/admin/reglements/?depot_du=01/01/2019&depot_au=2019-12-31")
+    assert re.search(r'id="depot_du"[^>]*type="date"[^>]*value="2019-01-01"', body)
+    assert re.search(r'id="depot_au"[^>]*type="date"[^>]*value="2019-12-31"', body)
+    assert shown(body) == {"123175891", "123175893", "123175894"}
+    bad = page(client, "/admin/reglements/?depot_du=31/02/2019")
+    assert "pas une date valide" in bad and 'class="form-control form-control-sm is-invalid" id="depot_du"' in bad

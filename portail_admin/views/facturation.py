@@ -24,6 +24,14 @@ STATUTS = {"payee": ("Payée", "success"), "partielle": ("Partiellement payée",
            "impayee": ("Impayée", "danger")}
 #: Dates typed in the filters: the browser's date picker sends ISO, a person may type 29/10/2018.
 DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
+
+
+class DateFiltre(DateField):
+    """A filter date typed in ISO or jj/mm/aaaa, shown back in ISO: the only value an <input type="date"> accepts
+    (a jj/mm/aaaa value would show an empty field, and the next Rechercher would drop the filter)."""
+
+    def _value(self):
+        return self.data.isoformat() if self.data else super()._value()
 #: Rows fetched per round trip while an export streams.
 EXPORT_LOT = 1000
 
@@ -84,8 +92,8 @@ class FiltresFacturation(FiltresForm):
     contexte = SelectField("Contexte", validators=[Optional()], validate_choice=False)
     univers = SelectField("Univers", choices=_choix("Univers", UNIVERS.items()),
                           validators=[Optional()])
-    depot_du = DateField("Date de dépôt du", format=DATE_FORMATS, validators=[Optional()])
-    depot_au = DateField("au", format=DATE_FORMATS, validators=[Optional()])
+    depot_du = DateFiltre("Date de dépôt du", format=DATE_FORMATS, validators=[Optional()])
+    depot_au = DateFiltre("au", format=DATE_FORMATS, validators=[Optional()])
     no_du = IntegerField("du n°", validators=[Optional(), NumberRange(min=0)])
     no_au = IntegerField("au n°", validators=[Optional(), NumberRange(min=0)])
 
@@ -93,8 +101,8 @@ class FiltresFacturation(FiltresForm):
 class FiltresFactures(FiltresFacturation):
     """Facturation › Factures."""
 
-    emise_du = DateField("Émise entre", format=DATE_FORMATS, validators=[Optional()])
-    emise_au = DateField("et le", format=DATE_FORMATS, validators=[Optional()])
+    emise_du = DateFiltre("Émise entre", format=DATE_FORMATS, validators=[Optional()])
+    emise_au = DateFiltre("et le", format=DATE_FORMATS, validators=[Optional()])
     montant = MontantField("Montant", validators=[Optional()])
     #: Set by the dashboard's link: unpaid invoices past their due date.
     echues = BooleanField("Échues impayées")
@@ -119,8 +127,8 @@ class FiltresOperations(FiltresForm):
     compte_id = IntegerField(widget=HiddenInput(), validators=[Optional()])
     type = SelectField("Opération", choices=_choix("Opération", Operation.TYPES.items()),
                        validators=[Optional()])
-    du = DateField("Du", format=DATE_FORMATS, validators=[Optional()])
-    au = DateField("au", format=DATE_FORMATS, validators=[Optional()])
+    du = DateFiltre("Du", format=DATE_FORMATS, validators=[Optional()])
+    au = DateFiltre("au", format=DATE_FORMATS, validators=[Optional()])
 
 
 # --------------------------------------------------------------------------- column formatters
