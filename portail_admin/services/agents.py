@@ -110,6 +110,8 @@ def authenticate(email: str, password: str) -> Agent | None:
         agent.echecs_connexion = 0
         agent.verrouille_jusqu_a = None
         agent.derniere_connexion = now
+        # From here on the agent acts: the Journal shows the login under their name, not "Anonyme".
+        audit.set_actor("agent", agent.id, agent.email)
         audit.record("login", agent)
         db.session.flush()
         return agent

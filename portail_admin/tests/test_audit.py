@@ -60,7 +60,7 @@ def test_ui_edit_login_logout_and_failures_are_recorded(client, auth, demo_data)
     auth.logout()
     actions = [(e.action, e.acteur_type, e.acteur) for e in entries()]
     assert ("login_failed", "anonyme", "") in actions
-    assert ("login", "anonyme", "") in actions
+    assert ("login", "agent", "agent@demo.fr") in actions
     edits = entries(action="update", objet_type="Citoyen", objet_id=str(citoyen.id))
     assert edits and edits[-1].acteur == "agent@demo.fr" and edits[-1].details["nom"][1] == "NOUVEAU"
     assert edits[-1].ip == "127.0.0.1"
