@@ -44,6 +44,18 @@ def ensure_postgres_database(url: str) -> str:
     return url
 
 
+def base_vide(backend: str, tmp_path, request, nom: str) -> str:
+    """The URL of an empty database of that backend ("sqlite" or "postgresql"), for migration tests."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / (nom + '.db')}"
+    url = ensure_postgres_database(request.getfixturevalue("postgres_url") + "_" + nom)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
 @pytest.fixture(scope="session")
 def postgres_url():
     """A reachable PostgreSQL database URL (for tests that must run on PostgreSQL whatever the suite's DB)."""

@@ -8,19 +8,12 @@ from flask_migrate import upgrade
 from portail_admin import create_app
 from portail_admin.extensions import db
 
-from .conftest import ensure_postgres_database
+from .conftest import base_vide
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_upgrade_builds_the_models_schema(backend, tmp_path, request):
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'migrated.db'}"
-    else:
-        url = ensure_postgres_database(request.getfixturevalue("postgres_url") + "_migrations")
-        engine = sa.create_engine(url)
-        with engine.begin() as conn:
-            conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        engine.dispose()
+    url = base_vide(backend, tmp_path, request, "migrations")
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
     with app.app_context():
         upgrade()

@@ -15,7 +15,7 @@ from portail_admin.extensions import db
 from portail_admin.models import CompteMetier, Facture, Reglement, TotalDepot, sum_exact
 from portail_admin.services import facturation, synchro
 
-from .conftest import ensure_postgres_database
+from .conftest import base_vide
 from .test_services_facturation import jeu_facturation
 
 D = Decimal
@@ -217,14 +217,7 @@ def test_recalculer_totaux_command_rebuilds_the_summary(app, runner):
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_migration_0002_fills_the_summary_from_existing_rows(backend, tmp_path, request):
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'avant.db'}"
-    else:
-        url = ensure_postgres_database(request.getfixturevalue("postgres_url") + "_totaux_0002")
-        engine = sa.create_engine(url)
-        with engine.begin() as conn:
-            conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        engine.dispose()
+    url = base_vide(backend, tmp_path, request, "totaux_0002")
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
     with app.app_context():
         upgrade(revision="0001")
