@@ -55,7 +55,7 @@ def test_les_depots_de_l_annee_menent_aux_depots_et_aux_factures_du_mois(page, c
     expect(page.locator("#carte-depots svg rect").first).to_be_attached()
     page.locator("#lien-depot-factures").click()
     expect(page).to_have_url(re.compile(r"/admin/depot_factures/$"))
-    expect(page.locator("h2", has_text="Dépôt de factures")).to_be_visible()
+    expect(page.locator("h4", has_text="Dépôt de factures")).to_be_visible()  # the screen's title
 
     # The monthly detail leads to the invoices deposited that month.
     page.go_back()
