@@ -11,8 +11,8 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from ..extensions import db
 from ..models import Agent
-from ..services import ServiceError, agents
-from .base import AdminOnlyMixin, PortailModelView
+from ..services import agents
+from .base import AdminOnlyMixin, PortailModelView, commit_or_flash
 
 LONGUEUR = Length(min=agents.MIN_PASSWORD_LENGTH,
                   message=f"Le mot de passe doit contenir au moins {agents.MIN_PASSWORD_LENGTH} caractères.")
@@ -56,30 +56,23 @@ class AgentView(AdminOnlyMixin, PortailModelView):
         return form
 
     def create_model(self, form):
-        try:
+        def creer():
             agent = agents.create_agent(form.email.data, form.password.data, role=form.role.data,
                                         nom=form.nom.data or "", prenom=form.prenom.data or "")
             if not form.actif.data:
                 agents.deactivate(agent)
-            db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-            return False
-        return agent
+            return agent
+
+        agent, ok = commit_or_flash(creer)
+        return agent if ok else False
 
     def update_model(self, form, model):
         if model.id == current_user.id and not form.actif.data:
             flash("Vous ne pouvez pas désactiver votre propre compte.", "error")
             return False
-        try:
-            agents.update_agent(model, form.nom.data, form.prenom.data, form.role.data, form.actif.data)
-            db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-            return False
-        return True
+        _none, ok = commit_or_flash(agents.update_agent, model, form.nom.data, form.prenom.data, form.role.data,
+                                    form.actif.data)
+        return ok
 
     @expose("/mot-de-passe/", methods=("GET", "POST"))
     def mot_de_passe_view(self):
@@ -89,13 +82,8 @@ class AgentView(AdminOnlyMixin, PortailModelView):
             abort(404)
         form = MotDePasseForm()
         if form.validate_on_submit():
-            try:
-                agents.set_password(agent, form.password.data)
-                db.session.commit()
-            except ServiceError as exc:
-                db.session.rollback()
-                flash(str(exc), "error")
-            else:
+            _none, ok = commit_or_flash(agents.set_password, agent, form.password.data)
+            if ok:
                 flash(f"Mot de passe de {agent.email} modifié : ses sessions ouvertes sont fermées.", "success")
                 return redirect(get_redirect_target() or url_for(".index_view"))
         return self.render("admin/agents/mot_de_passe.html", form=form, agent=agent,

@@ -2,7 +2,7 @@
 import datetime as dt
 from decimal import Decimal
 
-from flask import abort, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.form import BaseForm
@@ -10,9 +10,25 @@ from flask_admin.model import typefmt
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
+from ..extensions import db
 from ..formatting import date_fr, datetime_fr, euros
-from ..services import audit
+from ..services import ServiceError, audit
 from .fastlist import FastListMixin
+
+
+def commit_or_flash(operation, *args):
+    """Run a service operation and commit; a refusal (ServiceError) is rolled back and flashed in French.
+
+    Returns (the operation's result, True), or (None, False) after a refusal.
+    """
+    try:
+        result = operation(*args)
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return None, False
+    return result, True
 
 
 class PortailForm(BaseForm):

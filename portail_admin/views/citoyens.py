@@ -14,9 +14,8 @@ from wtforms.validators import InputRequired, Length
 
 from ..extensions import db
 from ..models import UNIVERS, Citoyen, CompteMetier
-from ..services import ServiceError
 from ..services import citoyens as service
-from .base import PortailForm, PortailModelView
+from .base import PortailForm, PortailModelView, commit_or_flash
 
 CATEGORY = "Citoyens"
 #: The family accounts are those of this univers: the Comptes métiers screen opens on it.
@@ -205,16 +204,6 @@ class ServiceModelView(PortailModelView):
         """Deleting an account is an admin's decision; agents unsubscribe instead (deny by default)."""
         return bool(getattr(current_user, "is_admin", False))
 
-    def _commit_or_flash(self, operation, *args):
-        try:
-            result = operation(*args)
-            db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-            return None, False
-        return result, True
-
 
 # --------------------------------------------------------------------------- Comptes citoyens
 
@@ -240,25 +229,25 @@ class CitoyenView(ServiceModelView):
 
     def create_model(self, form):
         data = form.data
-        citoyen, ok = self._commit_or_flash(service.creer_citoyen, data["email"], data["nom"], data["prenom"],
+        citoyen, ok = commit_or_flash(service.creer_citoyen, data["email"], data["nom"], data["prenom"],
                                             data["civilite"], data["partenaire"])
         return citoyen if ok else False
 
     def update_model(self, form, model):
         data = form.data
-        _changes, ok = self._commit_or_flash(
+        _changes, ok = commit_or_flash(
             lambda: service.modifier_citoyen(model, data["email"], data["nom"], data["prenom"], data["partenaire"],
                                              data["civilite"]))
         return ok
 
     def delete_model(self, model):
-        _ids, ok = self._commit_or_flash(service.supprimer_citoyen, model)
+        _ids, ok = commit_or_flash(service.supprimer_citoyen, model)
         return ok
 
     @action("delete", "Supprimer",
             "Supprimer les comptes citoyens sélectionnés ? Leurs comptes familles resteront, orphelins.")
     def action_delete(self, ids):
-        count, ok = self._commit_or_flash(service.supprimer_citoyens, ids)
+        count, ok = commit_or_flash(service.supprimer_citoyens, ids)
         if ok:
             flash(f"{count} compte(s) citoyen(s) supprimé(s) ; leurs comptes familles sont désormais orphelins.",
                   "success")
@@ -341,18 +330,18 @@ class CompteMetierView(ServiceModelView):
 
     def update_model(self, form, model):
         data = form.data
-        _changes, ok = self._commit_or_flash(
+        _changes, ok = commit_or_flash(
             lambda: service.modifier_compte(model, data["nom"], data["prenom"], data["email"]))
         return ok
 
     def delete_model(self, model):
-        _deleted, ok = self._commit_or_flash(service.supprimer_compte, model)
+        _deleted, ok = commit_or_flash(service.supprimer_compte, model)
         return ok
 
     @action("delete", "Supprimer", "Supprimer les comptes sélectionnés ? Un compte qui a un historique "
                                    "(factures, règlements, demandes) ne sera pas supprimé.")
     def action_delete(self, ids):
-        (count, refus), ok = self._commit_or_flash(service.supprimer_comptes, ids)
+        (count, refus), ok = commit_or_flash(service.supprimer_comptes, ids)
         if ok:
             if count:
                 flash(f"{count} compte(s) supprimé(s).", "success")
@@ -362,7 +351,7 @@ class CompteMetierView(ServiceModelView):
     @action("desabonner", "Désabonner", "Désabonner les comptes sélectionnés de leur compte citoyen ? "
                                         "Les citoyens perdront l'accès à l'espace famille.")
     def action_desabonner(self, ids):
-        result, ok = self._commit_or_flash(service.desabonner_comptes, ids)
+        result, ok = commit_or_flash(service.desabonner_comptes, ids)
         if ok:
             faits, deja = result
             if faits:
@@ -378,7 +367,7 @@ class CompteMetierView(ServiceModelView):
         if compte is None:
             flash("Ce compte n'existe plus.", "error")
             return redirect(return_url)
-        done, ok = self._commit_or_flash(service.desabonner, compte)
+        done, ok = commit_or_flash(service.desabonner, compte)
         if ok and done:
             flash(f"Le compte {compte.libelle} est désabonné : il est désormais orphelin.", "success")
         elif ok:
@@ -395,7 +384,7 @@ class CompteMetierView(ServiceModelView):
             return redirect(return_url)
         form = AssocierForm(request.form)
         if request.method == "POST" and form.validate():
-            _none, ok = self._commit_or_flash(service.associer, compte, form.citoyen.data)
+            _none, ok = commit_or_flash(service.associer, compte, form.citoyen.data)
             if ok:
                 flash(f"Le compte {compte.libelle} est associé à {form.citoyen.data.email}.", "success")
                 return redirect(url_for(".details_view", id=compte.id))

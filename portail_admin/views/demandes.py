@@ -16,10 +16,9 @@ from ..extensions import db
 from ..formatting import PARIS
 from ..jobs.courriels import planifier
 from ..models import Courriel, Demande
-from ..services import ServiceError
 from ..services import demandes as service
 from ..services.courriels import TYPES as TYPES_COURRIEL
-from .base import ReadOnlyModelView
+from .base import ReadOnlyModelView, commit_or_flash
 
 #: Labels of the structured content's fields on the detail page.
 CHAMPS_CONTENU = {
@@ -168,13 +167,9 @@ class DemandeView(ReadOnlyModelView):
                 for erreur in erreurs:
                     flash(erreur, "error")
             return redirect(url_for(".details_view", id=demande.id))
-        try:
-            courriels = service.repondre(demande, current_user, form.reponse.data)
-        except ServiceError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+        courriels, ok = commit_or_flash(service.repondre, demande, current_user, form.reponse.data)
+        if not ok:
             return redirect(url_for(".details_view", id=demande.id))
-        db.session.commit()
         planifier(courriels)
         flash(f"Réponse enregistrée : la demande {demande.reference} est traitée et la famille en est informée "
               "par courriel.", "success")

@@ -11,7 +11,7 @@ from ..jobs.courriels import planifier
 from ..models import ModeleNotification
 from ..services import ServiceError, notifications
 from ..services.courriels import sans_saut_de_ligne, valider_adresse
-from .base import AdminOnlyMixin, PortailBaseView, PortailModelView
+from .base import AdminOnlyMixin, PortailBaseView, PortailModelView, commit_or_flash
 
 
 def _une_ligne(form, field):
@@ -113,13 +113,8 @@ class ParametreView(AdminOnlyMixin, PortailBaseView):
         form = ParametresForm(data=notifications.valeurs_parametres())
         if form.validate_on_submit():
             valeurs = {cle: form[cle].data for cle in (*notifications.ADRESSES, *notifications.ENTIERS)}
-            try:
-                changements = notifications.modifier_parametres(valeurs)
-            except ServiceError as exc:
-                db.session.rollback()
-                flash(str(exc), "error")
-            else:
-                db.session.commit()
+            changements, ok = commit_or_flash(notifications.modifier_parametres, valeurs)
+            if ok:
                 flash("Paramètres enregistrés." if changements else "Aucune modification.", "success")
                 return redirect(url_for(".index"))
         return self.render("admin/notifications/parametres.html", form=form, delais=notifications.DELAIS)

@@ -6,8 +6,8 @@ from flask_admin import expose
 
 from ..extensions import db
 from ..models import CompteMetier
-from ..services import ServiceError, rgpd
-from .base import AdminOnlyMixin, PortailBaseView
+from ..services import rgpd
+from .base import AdminOnlyMixin, PortailBaseView, commit_or_flash
 
 
 def _compte_id() -> int:
@@ -43,13 +43,8 @@ class RgpdView(AdminOnlyMixin, PortailBaseView):
         compte_id = _compte_id()
         compte = db.session.get(CompteMetier, compte_id)
         if request.method == "POST":
-            try:
-                resume = rgpd.anonymiser_famille(compte_id)
-                db.session.commit()
-            except ServiceError as exc:
-                db.session.rollback()
-                flash(str(exc), "error")
-            else:
+            resume, ok = commit_or_flash(rgpd.anonymiser_famille, compte_id)
+            if ok:
                 flash(f"Famille anonymisée : {resume['individus']} individu(s), {resume['factures']} facture(s) et "
                       f"{resume['reglements']} règlement(s) conservés sans données personnelles.", "success")
             return redirect(url_for("comptes_metier.details_view", id=compte_id))

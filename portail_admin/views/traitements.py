@@ -10,8 +10,8 @@ from ..extensions import db
 from ..formatting import duree_fr
 from ..jobs import imports as jobs_imports
 from ..models import UNIVERS, Traitement
-from ..services import ServiceError, synchro
-from .base import AdminOnlyMixin, ReadOnlyModelView
+from ..services import synchro
+from .base import AdminOnlyMixin, ReadOnlyModelView, commit_or_flash
 
 
 def resultat_court(traitement: Traitement) -> str:
@@ -112,13 +112,9 @@ class TraitementView(AdminOnlyMixin, ReadOnlyModelView):
         if not current_user.is_admin:
             flash("Seul un administrateur peut relancer un traitement.", "error")
             return redirect(url_for(".details_view", id=traitement_id))
-        try:
-            synchro.relancer(traitement, current_user)
-        except ServiceError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+        _traitement, ok = commit_or_flash(synchro.relancer, traitement, current_user)
+        if not ok:
             return redirect(url_for(".details_view", id=traitement_id))
-        db.session.commit()
         jobs_imports.lancer(traitement)
         flash(f"Traitement n° {traitement_id} relancé : « {Traitement.TYPES.get(traitement.type)} ».", "success")
         return redirect(url_for(".details_view", id=traitement_id))
