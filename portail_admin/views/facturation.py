@@ -176,12 +176,19 @@ class FiltresMixin:
     export_colonnes = None
 
     def formulaire_filtres(self) -> FiltresForm:
-        """The filter form filled from the query string and validated (errors shown next to the fields)."""
-        form = self.filtres_form(request.args)
-        if "contexte" in form:
-            form.contexte.choices = _choix("Contexte", facturation.contextes(self.model))
-        form.validate()
-        return form
+        """The filter form filled from the query string and validated (errors shown next to the fields).
+
+        Built once per request: the list, its count, its totals, the template and the export all read it. It is
+        kept on the request itself (an app context, and its g, may outlive a request in tests and commands).
+        """
+        formulaires = vars(request._get_current_object()).setdefault("portail_filtres", {})
+        if self.endpoint not in formulaires:
+            form = self.filtres_form(request.args)
+            if "contexte" in form:
+                form.contexte.choices = _choix("Contexte", facturation.contextes(self.model))
+            form.validate()
+            formulaires[self.endpoint] = form
+        return formulaires[self.endpoint]
 
     def filtres(self) -> dict:
         return self.formulaire_filtres().valeurs() if has_request_context() else {}
@@ -190,10 +197,10 @@ class FiltresMixin:
         return super().get_query().filter(*facturation.criteres(self.model, self.filtres()))
 
     def liste_restreinte(self) -> bool:
-        return any(valeur not in (None, "", False) for valeur in self.filtres().values())
+        return bool(self.filtres())
 
     def filtre_par_plage(self) -> bool:
-        return any(self.filtres().get(nom) not in (None, "") for nom in PLAGES)
+        return any(nom in self.filtres() for nom in PLAGES)
 
     def get_count_query(self):
         return super().get_count_query().filter(*facturation.criteres(self.model, self.filtres()))
