@@ -164,6 +164,11 @@ def test_enfance_pulls_acknowledges_and_decides(client, famille, portail, enfanc
                            json={"decision": "acceptee"})
     assert response.status_code == 409
     assert client.post(f"/api/v1/enfance/demandes/{contact}/transmission", headers=enfance).status_code == 400
+    db.session.expire_all()
+    assert db.session.get(Demande, demande.id).decision == "refusee" and len(demande.historique) == 3
+    assert db.session.scalar(db.select(db.func.count(Courriel.id)).where(
+        Courriel.demande_id == demande.id, Courriel.type == "accuse_traitement")) == 1
+    assert db.session.scalar(db.select(Demande.etat).where(Demande.reference == contact)) == "a_traiter"
     assert client.post("/api/v1/enfance/demandes/D1999-000001/transmission", headers=enfance).status_code == 404
     assert client.get("/api/v1/enfance/demandes", headers=portail).status_code == 403
 

@@ -142,6 +142,13 @@ def test_a_failed_run_is_relaunched_from_its_stored_batch(redis_app):
 def test_a_stale_duplicate_job_does_nothing(redis_app):
     deposer("comptes", COMPTES)
     individus = deposer("individus", INDIVIDUS)
-    travailler()
-    assert synchro.demarrer(individus.id, individus.job_id) is None
+    # Another job (a duplicate enqueued by mistake) cannot claim the waiting run.
     assert synchro.demarrer(individus.id, "autre-job") is None
+    db.session.commit()
+    attente = recharger(individus.id)
+    assert attente.resultat == "en_attente" and attente.debut is None
+    travailler()
+    # Once done, even its own job finds nothing to claim again: the run and its rows stay as they are.
+    assert synchro.demarrer(individus.id, individus.job_id) is None
+    run = recharger(individus.id)
+    assert run.resultat == "succes" and db.session.scalar(db.select(db.func.count(Individu.id))) == 5

@@ -2,7 +2,6 @@
 import datetime as dt
 import html
 import re
-import time
 from decimal import Decimal
 
 import pytest
@@ -229,21 +228,6 @@ def test_query_count_does_not_grow_with_history(client, auth, agent):
     assert len(rows(page)) == famille_service.PAGE
     by_citizen, _ = count_queries(client, f"/admin/fiche_famille/?citoyen_id={grande.citoyen_id}")
     assert by_citizen <= small + 1
-
-
-def test_large_family_page_is_fast(client, auth, agent):
-    grande = make_famille("GRANDE", factures=300, reglements=300)
-    auth.login()
-    url = f"/admin/fiche_famille/?compte_id={grande.id}"
-    client.get(url)
-    timings = []
-    for _ in range(7):
-        start = time.perf_counter()
-        client.get(url)
-        timings.append(time.perf_counter() - start)
-    timings.sort()
-    # Generous bound for a shared CI machine; the benchmark holds the 60 ms target.
-    assert timings[len(timings) // 2] < 0.5
 
 
 @pytest.mark.parametrize("query,status,message", [
