@@ -6,8 +6,8 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from portail_admin.extensions import db
-from portail_admin.formatting import euros
-from portail_admin.models import Demande, Facture, Traitement, utcnow
+from portail_admin.formatting import aujourdhui, euros
+from portail_admin.models import Demande, Facture, Traitement, sum_exact, utcnow
 from portail_admin.services.tableau_de_bord import tableau_de_bord
 
 
@@ -47,6 +47,9 @@ def test_agent_sees_the_figures_linked_to_their_lists(client, auth, demo_data):
     assert liste.count("delai-retard") == min(tdb.demandes_en_retard, 20)
     assert _chiffre(page, "chiffre-echues") == (str(tdb.echues_nombre), "/admin/factures/?echues=1")
     assert _chiffre(page, "montant-echues") == (euros(tdb.echues_total), "/admin/factures/?echues=1")
+    echues = [Facture.archive.is_(False), Facture.restant_du > 0, Facture.date_echeance < aujourdhui()]
+    assert tdb.echues_nombre == db.session.scalar(db.select(db.func.count(Facture.id)).where(*echues)) > 0
+    assert tdb.echues_total == sum_exact(Facture.restant_du, *echues)
     assert "Nous contacter : 3 j" in page
     # This year's chart: drawn on the server, no script, with the monthly detail linked to the filtered lists.
     chart = page[page.index('<svg xmlns="http://www.w3.org/2000/svg" class="graphique"'):]
