@@ -31,8 +31,7 @@ def importer(fichier, type_import, format_fichier):
     if not is_inline():
         click.echo("Tâche mise en file « imports » : suivez-la dans Administration › État des traitements.")
         return
-    traitement = db.session.get(Traitement, traitement.id)
-    db.session.refresh(traitement)
+    traitement = db.session.get(Traitement, traitement.id, populate_existing=True)
     compteurs = traitement.compteurs or {}
     if traitement.resultat == "succes":
         click.echo(f"Import réussi : {compteurs.get('ecrites', 0)} ligne(s) créée(s) ou modifiée(s), "

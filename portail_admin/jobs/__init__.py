@@ -7,9 +7,9 @@ from rq.serializers import JSONSerializer
 from ..logs import LoggedJob
 
 
-def get_connection(app=None):
+def get_connection():
     """The Redis connection of the app; an in-memory fakeredis when REDIS_URL is unset."""
-    app = app or current_app
+    app = current_app
     conn = app.extensions.get("portail_redis")
     if conn is None:
         url = app.config.get("REDIS_URL")
@@ -23,14 +23,12 @@ def get_connection(app=None):
     return conn
 
 
-def is_inline(app=None) -> bool:
+def is_inline() -> bool:
     """True when no Redis is configured: enqueued jobs run at once, in this process."""
-    app = app or current_app
-    return not app.config.get("REDIS_URL")
+    return not current_app.config.get("REDIS_URL")
 
 
-def get_queue(name: str = "default", app=None) -> Queue:
+def get_queue(name: str = "default") -> Queue:
     """An RQ queue with the JSON serializer (jobs take ids, never ORM objects)."""
-    app = app or current_app
-    return Queue(name, connection=get_connection(app), is_async=not is_inline(app), serializer=JSONSerializer,
+    return Queue(name, connection=get_connection(), is_async=not is_inline(), serializer=JSONSerializer,
                  job_class=LoggedJob)

@@ -1,5 +1,6 @@
 """Agents of the back-office: creation, passwords, deactivation, failed-login lockout."""
 import datetime as dt
+import functools
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -16,8 +17,15 @@ MAX_ECHECS = 5
 DUREE_VERROUILLAGE = dt.timedelta(minutes=15)
 #: argon2 at the library's recommended cost, and a cheap one that only test configurations select.
 _HASHERS = {False: PasswordHasher(), True: PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)}
-# Hashes to check against when the e-mail is unknown, so timing does not reveal which accounts exist.
-_DUMMY_HASHES = {fast: hasher.hash("mot de passe factice") for fast, hasher in _HASHERS.items()}
+
+
+@functools.cache
+def _hash_factice(fast: bool) -> str:
+    """The hash checked when the e-mail is unknown, so timing does not reveal which accounts exist.
+
+    Made on first need, not at import: a full-cost argon2 hash would add ~160 ms to every process start.
+    """
+    return _HASHERS[fast].hash("mot de passe factice")
 
 
 def _fast() -> bool:
@@ -44,7 +52,7 @@ def check_password(agent: Agent | None, password: str) -> bool:
     try:
         # Verification follows the cost stored in the hash itself; the hasher only matters for the dummy.
         hasher = _HASHERS[_fast()]
-        return hasher.verify(agent.password_hash if agent else _DUMMY_HASHES[_fast()], password or "") and \
+        return hasher.verify(agent.password_hash if agent else _hash_factice(_fast()), password or "") and \
             agent is not None
     except (VerificationError, InvalidHashError):
         return False

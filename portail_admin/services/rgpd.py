@@ -48,8 +48,8 @@ def _demandes(compte: CompteMetier) -> list[Demande]:
     return list(db.session.scalars(db.select(Demande).where(critere).order_by(Demande.created_at)))
 
 
-def _donnees(compte: CompteMetier) -> dict:
-    """Every record held on the family, by kind (ORM objects)."""
+def _donnees(compte: CompteMetier, demandes: list | None = None) -> dict:
+    """Every record held on the family, by kind (ORM objects); demandes: the family's requests when already read."""
     individus = list(db.session.scalars(db.select(Individu).where(Individu.compte_id == compte.id)))
     individu_ids = [i.id for i in individus]
     factures = list(db.session.scalars(db.select(Facture).where(Facture.compte_id == compte.id)
@@ -57,7 +57,7 @@ def _donnees(compte: CompteMetier) -> dict:
     facture_ids = [f.id for f in factures]
     reglements = list(db.session.scalars(db.select(Reglement).where(Reglement.compte_id == compte.id)
                                          .order_by(Reglement.regle_le, Reglement.id)))
-    demandes = _demandes(compte)
+    demandes = _demandes(compte) if demandes is None else demandes
     demande_ids = [d.id for d in demandes]
     criteres = [Courriel.compte_id == compte.id, Courriel.demande_id.in_(demande_ids)]
     if compte.citoyen_id is not None:
@@ -123,10 +123,11 @@ def anonymiser_famille(compte_id: int) -> dict:
     compte = _compte(compte_id)
     if est_anonymise(compte):
         raise ServiceError("Cette famille est déjà anonymisée.")
-    ouvertes = [d.reference for d in _demandes(compte) if d.etat != "traitee"]
+    demandes = _demandes(compte)
+    ouvertes = [d.reference for d in demandes if d.etat != "traitee"]
     if ouvertes:
         raise ServiceError("Anonymisation impossible : demandes en cours (" + ", ".join(ouvertes) + ").")
-    donnees = _donnees(compte)
+    donnees = _donnees(compte, demandes)
     entrees = _audits(donnees)
     citoyen = compte.citoyen
     # Field-by-field entries would copy the very data being erased into the journal: one summary instead.

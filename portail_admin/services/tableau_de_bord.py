@@ -7,7 +7,7 @@ from flask import current_app
 from sqlalchemy import func
 
 from ..extensions import db
-from ..formatting import PARIS
+from ..formatting import PARIS, local
 from ..models import Demande, Facture, TotalDepot, Traitement, utcnow
 from . import cache, demandes
 from .facturation import criteres_echues
@@ -51,8 +51,7 @@ class TableauDeBord:
 
 def debut_hier(now: dt.datetime) -> dt.datetime:
     """Midnight at the start of yesterday in Paris, as a naive UTC datetime like the stored ones."""
-    paris = now.replace(tzinfo=dt.UTC).astimezone(PARIS)
-    minuit = dt.datetime.combine(paris.date() - dt.timedelta(days=1), dt.time(0, 0), tzinfo=PARIS)
+    minuit = dt.datetime.combine(local(now).date() - dt.timedelta(days=1), dt.time(0, 0), tzinfo=PARIS)
     return minuit.astimezone(dt.UTC).replace(tzinfo=None)
 
 
@@ -106,7 +105,7 @@ def _memo(cle, calcul):
 def tableau_de_bord(now: dt.datetime | None = None) -> TableauDeBord:
     """The figures of the home page at a given time (UTC, naive), computed with indexed, bounded queries."""
     now = now or utcnow()
-    aujourd_hui = now.replace(tzinfo=dt.UTC).astimezone(PARIS).date()
+    aujourd_hui = local(now).date()
     depuis = debut_hier(now)
     count = func.count()
     seuils = demandes.seuils()

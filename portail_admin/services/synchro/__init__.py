@@ -114,8 +114,7 @@ def demarrer(traitement_id: int, job_id: str | None) -> Traitement | None:
         .execution_options(synchronize_session=False)).rowcount
     if not pris:
         return None
-    traitement = db.session.get(Traitement, traitement_id)
-    db.session.refresh(traitement)
+    traitement = db.session.get(Traitement, traitement_id, populate_existing=True)
     _journal(traitement, "Début du traitement.")
     return traitement
 
@@ -134,7 +133,6 @@ class Progression:
     def __init__(self, traitement_id: int):
         self.traitement_id = traitement_id
         self.derniere = 0.0
-        self.valeur = None
         self.suspendue = False
         self.sqlite = db.engine.dialect.name == "sqlite"
 
@@ -146,7 +144,6 @@ class Progression:
         if self.suspendue or maintenant - self.derniere < self.INTERVALLE:
             return
         self.derniere = maintenant
-        self.valeur = avancement
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connexion:
             connexion.execute(update(Traitement).where(Traitement.id == self.traitement_id,
                                                        Traitement.resultat == "en_cours")

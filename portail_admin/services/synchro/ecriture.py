@@ -155,6 +155,7 @@ class UpsertCopy(Colonnes):
                       f"SELECT {', '.join(self.colonnes)} FROM {table} WITH NO DATA; "
                       f"ALTER TABLE {self.TEMP}_{table} ADD COLUMN IF NOT EXISTS _ordre bigint")
         self.temp = f"{self.TEMP}_{table}"
+        self.cree = False
         self.copie = f"COPY {self.temp} ({', '.join(self.colonnes)}, _ordre) FROM STDIN"
         self.requetes = []
         for masque in range(1 << len(facultatives)):
@@ -186,7 +187,10 @@ class UpsertCopy(Colonnes):
 
     def ecrire(self, curseur, lignes: list, constantes: tuple, premier: int) -> int:
         """Upsert one chunk; returns the rows inserted or changed."""
-        curseur.execute(self.creer)
+        if not self.cree:
+            # The temporary table lasts until the import's commit: created for the first chunk only.
+            curseur.execute(self.creer)
+            self.cree = True
         curseur.execute(f"TRUNCATE {self.temp}")
         with curseur.copy(self.copie) as copie:
             for ordre, ligne in enumerate(lignes, start=premier):
