@@ -68,8 +68,6 @@ FORMATTERS.update({
     dt.date: lambda view, value, name: date_fr(value),
     Decimal: lambda view, value, name: euros(value),
 })
-FORMATTERS_DETAIL = dict(typefmt.DETAIL_FORMATTERS)
-FORMATTERS_DETAIL.update(FORMATTERS)
 
 
 class PortailModelView(SecureMixin, FastListMixin, ModelView):
@@ -83,7 +81,7 @@ class PortailModelView(SecureMixin, FastListMixin, ModelView):
     page_size = 20
     column_display_pk = False
     column_type_formatters = FORMATTERS
-    column_type_formatters_detail = FORMATTERS_DETAIL
+    column_type_formatters_detail = FORMATTERS
     list_template = "admin/portail/list.html"
     #: Detail pages end with the record's "Historique" (audit trail).
     details_template = "admin/portail/details.html"

@@ -125,10 +125,6 @@ class DemandeView(ReadOnlyModelView):
         query = super().get_query()
         return query.filter(service.critere_en_retard(_seuils())) if self.en_retard() else query
 
-    def get_count_query(self):
-        query = super().get_count_query()
-        return query.filter(service.critere_en_retard(_seuils())) if self.en_retard() else query
-
     def seuils(self) -> dict:
         return {Demande.TYPES[t]: jours for t, jours in _seuils().items()}
 

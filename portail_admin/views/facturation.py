@@ -277,7 +277,6 @@ class FactureView(ArchivageMixin, FiltresMixin, ReadOnlyModelView):
     column_default_sort = [("date_emission", True), ("id", True)]
     column_formatters = {"compte": _lien_compte, "restant_du": _restant_du, "payable_en_ligne": _oui_non,
                          "archive": _oui_non, "univers": lambda v, c, m, n: UNIVERS.get(m.univers, m.univers)}
-    column_formatters_detail = column_formatters
     export_nom = "factures"
     export_colonnes = [
         exports.Colonne("Numéro", lambda f: f.numero),
@@ -320,7 +319,6 @@ class ReglementView(ArchivageMixin, FiltresMixin, ReadOnlyModelView):
     column_default_sort = [("regle_le", True), ("id", True)]
     column_formatters = {"mode": _mode, "compte": _lien_compte, "en_ligne": _oui_non, "archive": _oui_non,
                          "univers": lambda v, c, m, n: UNIVERS.get(m.univers, m.univers)}
-    column_formatters_detail = column_formatters
     export_nom = "reglements"
     export_colonnes = [
         exports.Colonne("Réglé le", lambda r: r.regle_le, "date"),

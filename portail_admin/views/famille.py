@@ -143,9 +143,6 @@ class IndividuView(EnfanceView):
         # The row buttons read the family account: load it with the page, not once per row.
         return self._par_compte(super().get_query().options(joinedload(Individu.compte)))
 
-    def get_count_query(self):
-        return self._par_compte(super().get_count_query())
-
     def inscriptions(self, individu):
         """The individual's registrations for the detail page."""
         return famille_service.inscriptions(None, individu_id=individu.id)

@@ -75,7 +75,6 @@ class TraitementView(AdminOnlyMixin, ReadOnlyModelView):
     column_extra_row_actions = [TemplateLinkRowAction("traitements_actions.relancer", "Relancer")]
     list_template = "admin/traitements/list.html"
     details_template = "admin/traitements/details.html"
-    page_size = 20
 
     @property
     def extra_js(self):
@@ -109,9 +108,6 @@ class TraitementView(AdminOnlyMixin, ReadOnlyModelView):
         if traitement is None:
             flash("Traitement introuvable.", "error")
             return redirect(url_for(".index_view"))
-        if not current_user.is_admin:
-            flash("Seul un administrateur peut relancer un traitement.", "error")
-            return redirect(url_for(".details_view", id=traitement_id))
         _traitement, ok = commit_or_flash(synchro.relancer, traitement, current_user)
         if not ok:
             return redirect(url_for(".details_view", id=traitement_id))
@@ -120,5 +116,5 @@ class TraitementView(AdminOnlyMixin, ReadOnlyModelView):
         return redirect(url_for(".details_view", id=traitement_id))
 
     def peut_relancer(self, traitement: Traitement) -> bool:
-        return current_user.is_admin and traitement.resultat not in ("en_attente", "en_cours") and bool(
+        return traitement.resultat not in ("en_attente", "en_cours") and bool(
             traitement.fichier)
