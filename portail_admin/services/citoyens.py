@@ -17,6 +17,7 @@ from ..models import (
 )
 from . import ServiceError, audit, cache
 from .agents import normalise_email
+from .prefixes import prefix_bounds
 
 
 def _texte(value, libelle: str, requis: bool = True) -> str:
@@ -125,7 +126,7 @@ def citoyens_par_prefixe(debut: str, limite: int = 10, offset: int = 0) -> list[
     debut = (debut or "").strip().lower()
     if not debut:
         return []
-    fin = debut[:-1] + chr(min(ord(debut[-1]) + 1, 0x10FFFF))
+    debut, fin = prefix_bounds(debut)
     return list(db.session.scalars(
         db.select(Citoyen).where(Citoyen.email >= debut, Citoyen.email < fin).order_by(Citoyen.email)
         .offset(max(offset, 0)).limit(max(limite, 1))))

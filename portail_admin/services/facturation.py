@@ -11,6 +11,7 @@ from ..extensions import db
 from ..formatting import aujourdhui
 from ..models import CompteMetier, Facture, Operation, Reglement, TotalDepot, Ventilation, sum_exact
 from . import ServiceError, audit, cache, citoyens
+from .prefixes import starts_with
 
 #: How long a payments total under a filter the summary cannot answer (and the contexts list) is reused
 #: (seconds); 0 disables the cache.
@@ -39,18 +40,11 @@ def vider_cache() -> None:
 # --------------------------------------------------------------------------- filters
 
 
-def _commence_par(column, mot: str):
-    """The column starts with the word as typed, in lower case, UPPER CASE or Capitalised: index ranges."""
-    variantes = dict.fromkeys((mot, mot.lower(), mot.upper(), mot[:1].upper() + mot[1:].lower()))
-    # [mot, mot with its last character bumped) holds exactly the strings that start with mot.
-    return or_(*(and_(column >= v, column < v[:-1] + chr(min(ord(v[-1]) + 1, 0x10FFFF))) for v in variantes))
-
-
 def critere_compte(model, texte: str):
     """Family accounts whose name or first name starts with each word typed ("DUP marie")."""
     mots = texte.split()
     comptes = db.select(CompteMetier.id).where(
-        *(or_(_commence_par(CompteMetier.nom, mot), _commence_par(CompteMetier.prenom, mot)) for mot in mots))
+        *(or_(starts_with(CompteMetier.nom, mot), starts_with(CompteMetier.prenom, mot)) for mot in mots))
     return model.compte_id.in_(comptes)
 
 

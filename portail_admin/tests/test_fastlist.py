@@ -7,8 +7,9 @@ import pytest
 
 from portail_admin.extensions import db
 from portail_admin.models import Citoyen
+from portail_admin.services.prefixes import case_variants, prefix_bounds
 from portail_admin.views.base import PortailModelView
-from portail_admin.views.fastlist import case_variants, decode_cursor, encode_cursor, prefix_bounds
+from portail_admin.views.fastlist import decode_cursor, encode_cursor
 
 NOMS = ("Dupont", "DUPONT", "dupont", "Martin", "MARTIN", "Petit", "Lefèvre", "Dupond")
 BASE = dt.datetime(2025, 3, 1, 8, 0)

@@ -15,6 +15,7 @@ from sqlalchemy.sql.expression import ClauseElement, Executable
 
 from ..extensions import db
 from ..formatting import NBSP
+from ..services.prefixes import starts_with
 
 #: Rows counted at most: below, the count is exact; above, the list says "plus de N".
 COUNT_CAP = 10_000
@@ -92,21 +93,6 @@ def parse_date(text: str) -> dt.date:
         except ValueError:
             continue
     raise ValueError(text)
-
-
-def prefix_bounds(term: str) -> tuple[str, str]:
-    """The half-open range [term, next) holding exactly the strings that start with term (binary order)."""
-    last = ord(term[-1])
-    return term, term[:-1] + chr(min(last + 1, 0x10FFFF))
-
-
-def case_variants(term: str) -> list[str]:
-    """How names are usually typed: lower case, UPPER CASE, Capitalised; the term itself first."""
-    variants = []
-    for v in (term, term.lower(), term.upper(), term[:1].upper() + term[1:].lower()):
-        if v not in variants:
-            variants.append(v)
-    return variants
 
 
 def _beyond(attrs, values, greater: bool):
@@ -225,11 +211,7 @@ class FastListMixin:
         except NotImplementedError:
             kind = str
         if kind is str:
-            ranges = []
-            for variant in case_variants(term):
-                low, high = prefix_bounds(variant)
-                ranges.append(and_(target >= low, target < high))
-            return or_(*ranges)
+            return starts_with(target, term)
         if kind is int and term.isdigit():
             return target == int(term)
         return None
