@@ -11,9 +11,20 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from ..extensions import db
-from ..formatting import date_fr, datetime_fr, euros
+from ..formatting import date_fr, datetime_fr, euros, oui_non
+from ..models import UNIVERS
 from ..services import ServiceError, audit
 from .fastlist import FastListMixin
+
+
+def colonne_oui_non(view, context, model, name) -> str:
+    """Column formatter: a boolean column as Oui / Non."""
+    return oui_non(getattr(model, name))
+
+
+def colonne_univers(view, context, model, name) -> str:
+    """Column formatter: the univers' label (Enfance, Eau, Divers)."""
+    return UNIVERS.get(model.univers, model.univers)
 
 
 def commit_or_flash(operation, *args):

@@ -15,7 +15,7 @@ from wtforms.validators import InputRequired, Length
 from ..extensions import db
 from ..models import UNIVERS, Citoyen, CompteMetier
 from ..services import citoyens as service
-from .base import PortailForm, PortailModelView, commit_or_flash
+from .base import PortailForm, PortailModelView, colonne_oui_non, colonne_univers, commit_or_flash
 
 CATEGORY = "Citoyens"
 #: The family accounts are those of this univers: the Comptes métiers screen opens on it.
@@ -221,7 +221,7 @@ class CitoyenView(ServiceModelView):
     column_searchable_list = ("email", "nom", "prenom")
     column_default_sort = ("email", False)
     column_formatters = {"partenaire": _partenaire}
-    column_formatters_detail = {"partenaire": lambda v, c, m, n: "Oui" if m.partenaire else "Non",
+    column_formatters_detail = {"partenaire": colonne_oui_non,
                                 "civilite": lambda v, c, m, n: Citoyen.CIVILITES.get(m.civilite, "")}
     column_extra_row_actions = [
         LinkRowAction("fa fa-home", lambda action, row_id, row: comptes_du_citoyen_url(row_id), "Comptes familles"),
@@ -278,8 +278,8 @@ class CompteMetierView(ServiceModelView):
     column_sortable_list = ("emetteur", "code", ("libelle", ("nom", "prenom")), "email")
     column_searchable_list = ("code", "nom", "email")
     column_default_sort = ("nom", False)
-    column_formatters = {"citoyen": _associe, "univers": lambda v, c, m, n: UNIVERS.get(m.univers, m.univers)}
-    column_formatters_detail = {**column_formatters, "archive": lambda v, c, m, n: "Oui" if m.archive else "Non"}
+    column_formatters = {"citoyen": _associe, "univers": colonne_univers}
+    column_formatters_detail = {**column_formatters, "archive": colonne_oui_non}
     column_filters = (
         UniversFilter(CompteMetier.univers, "Univers"),
         EmetteurFilter(CompteMetier.emetteur, "Émetteur"),

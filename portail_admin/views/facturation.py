@@ -13,10 +13,10 @@ from wtforms.widgets import HiddenInput
 
 from .. import charts
 from ..extensions import db
-from ..formatting import aujourdhui, euros, mois_fr, oui_non
+from ..formatting import aujourdhui, euros, mois_fr
 from ..models import UNIVERS, CompteMetier, Facture, Operation, Reglement
 from ..services import audit, exports, facturation
-from .base import PortailBaseView, ReadOnlyModelView
+from .base import PortailBaseView, ReadOnlyModelView, colonne_oui_non, colonne_univers
 
 CATEGORY = "Facturation"
 #: Invoice status (Facture.statut) as shown: label and Bootstrap badge colour.
@@ -147,10 +147,6 @@ def _restant_du(view, context, model, name):
     return Markup('{} <span class="badge badge-{}">{}</span>').format(euros(model.restant_du), couleur, libelle)
 
 
-def _oui_non(view, context, model, name):
-    return oui_non(getattr(model, name))
-
-
 def _mode(view, context, model, name):
     return Reglement.MODES.get(model.mode, model.mode)
 
@@ -275,8 +271,8 @@ class FactureView(ArchivageMixin, FiltresMixin, ReadOnlyModelView):
     }
     column_sortable_list = ("numero", "date_emission", "montant", "restant_du", "date_echeance")
     column_default_sort = [("date_emission", True), ("id", True)]
-    column_formatters = {"compte": _lien_compte, "restant_du": _restant_du, "payable_en_ligne": _oui_non,
-                         "archive": _oui_non, "univers": lambda v, c, m, n: UNIVERS.get(m.univers, m.univers)}
+    column_formatters = {"compte": _lien_compte, "restant_du": _restant_du, "payable_en_ligne": colonne_oui_non,
+                         "archive": colonne_oui_non, "univers": colonne_univers}
     export_nom = "factures"
     export_colonnes = [
         exports.Colonne("Numéro", lambda f: f.numero),
@@ -317,8 +313,8 @@ class ReglementView(ArchivageMixin, FiltresMixin, ReadOnlyModelView):
     }
     column_sortable_list = ("regle_le", "numero", "payeur", "encaisse", "ventile")
     column_default_sort = [("regle_le", True), ("id", True)]
-    column_formatters = {"mode": _mode, "compte": _lien_compte, "en_ligne": _oui_non, "archive": _oui_non,
-                         "univers": lambda v, c, m, n: UNIVERS.get(m.univers, m.univers)}
+    column_formatters = {"mode": _mode, "compte": _lien_compte, "en_ligne": colonne_oui_non, "archive": colonne_oui_non,
+                         "univers": colonne_univers}
     export_nom = "reglements"
     export_colonnes = [
         exports.Colonne("Réglé le", lambda r: r.regle_le, "date"),

@@ -15,7 +15,7 @@ from sqlalchemy import false
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..formatting import MOIS, local, oui_non
+from ..formatting import MOIS, local
 from ..models import (
     UNIVERS,
     Activite,
@@ -28,7 +28,7 @@ from ..models import (
     Structure,
 )
 from ..services import famille as famille_service
-from .base import PortailBaseView, ReadOnlyModelView
+from .base import PortailBaseView, ReadOnlyModelView, colonne_oui_non, colonne_univers
 
 CATEGORY = "Famille"
 SYNC = {"synchronise_le": "Date de synchronisation"}
@@ -106,8 +106,8 @@ class IndividuView(EnfanceView):
     column_sortable_list = (("nom_prenom", ("nom", "prenom")), "reference", "synchronise_le", "role", "archive")
     column_searchable_list = ("nom", "prenom", "reference")
     column_default_sort = [("nom", False), ("prenom", False), ("id", False)]
-    column_formatters = {"archive": lambda v, c, m, n: oui_non(m.archive), "synchronise_le": _date_longue}
-    column_formatters_detail = {"archive": lambda v, c, m, n: oui_non(m.archive)}
+    column_formatters = {"archive": colonne_oui_non, "synchronise_le": _date_longue}
+    column_formatters_detail = {"archive": colonne_oui_non}
     column_filters = (
         FilterEqual(Individu.role, "Rôle", options=list(Individu.ROLES.items())),
         BooleanEqualFilter(Individu.archive, "Archive"),
@@ -157,7 +157,7 @@ class ActiviteView(EnfanceView):
                      **SYNC}
     column_searchable_list = ("nom", "reference")
     column_sortable_list = ("nom", "reference", ("structure", "structure.nom"), "synchronise_le")
-    column_formatters = {"univers": lambda v, c, m, n: UNIVERS.get(m.univers, m.univers)}
+    column_formatters = {"univers": colonne_univers}
     column_filters = (IntEqualFilter(Activite.structure_id, "Structure", options=_Choix(Structure)),
                       _univers_filter(Activite))
 
@@ -171,7 +171,7 @@ class StructureView(EnfanceView):
                      "univers": "Univers", **SYNC}
     column_searchable_list = ("nom", "reference", "adresse")
     column_sortable_list = ("nom", "reference", "type", "synchronise_le")
-    column_formatters = {"univers": lambda v, c, m, n: UNIVERS.get(m.univers, m.univers)}
+    column_formatters = {"univers": colonne_univers}
     column_filters = (FilterEqual(Structure.type, "Type"), _univers_filter(Structure))
 
 
@@ -236,8 +236,8 @@ class PieceJustificativeView(EnfanceView):
                      "obligatoire": "Obligatoire", "univers": "Univers", **SYNC}
     column_searchable_list = ("nom", "reference")
     column_sortable_list = ("nom", "reference", "obligatoire", "synchronise_le")
-    column_formatters = {"obligatoire": lambda v, c, m, n: oui_non(m.obligatoire),
-                         "univers": lambda v, c, m, n: UNIVERS.get(m.univers, m.univers)}
+    column_formatters = {"obligatoire": colonne_oui_non,
+                         "univers": colonne_univers}
     column_filters = (BooleanEqualFilter(PieceJustificative.obligatoire, "Obligatoire"),
                       _univers_filter(PieceJustificative))
 

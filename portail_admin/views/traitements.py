@@ -9,9 +9,9 @@ from markupsafe import Markup
 from ..extensions import db
 from ..formatting import duree_fr
 from ..jobs import imports as jobs_imports
-from ..models import UNIVERS, Traitement
+from ..models import Traitement
 from ..services import synchro
-from .base import AdminOnlyMixin, ReadOnlyModelView, commit_or_flash
+from .base import AdminOnlyMixin, ReadOnlyModelView, colonne_univers, commit_or_flash
 
 
 def resultat_court(traitement: Traitement) -> str:
@@ -61,7 +61,7 @@ class TraitementView(AdminOnlyMixin, ReadOnlyModelView):
     column_formatters = {
         "duree": lambda v, c, m, n: duree_fr(m.duree),
         "avancement": _avancement,
-        "univers": lambda v, c, m, n: UNIVERS.get(m.univers, m.univers),
+        "univers": colonne_univers,
         "type": lambda v, c, m, n: Traitement.TYPES.get(m.type, m.type),
         "resultat": _resultat,
     }
