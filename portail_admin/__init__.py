@@ -2,7 +2,7 @@
 import os
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, g
 
 from . import api, auth, cli, errors, formatting, health, logs, security
 from .config import load_config
@@ -13,6 +13,16 @@ from .views import init_admin
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
 
+def _g_neuf() -> None:
+    """Start every request with an empty g.
+
+    g belongs to the app context, and a request reuses one already pushed (tests, commands): the previous
+    request's agent, CSRF token, audit actor, CSP nonce or list state would otherwise be carried over.
+    """
+    for key in list(g):
+        g.pop(key)
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Build a configured app; test_config overrides the environment (tests use their own database)."""
     app = Flask(__name__, instance_path=os.environ.get("PORTAIL_INSTANCE") or None)
@@ -21,7 +31,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
 
-    # First, so every request (even one refused by a later hook) gets its id and its log line.
+    app.before_request(_g_neuf)
+    # First after it, so every request (even one refused by a later hook) gets its id and its log line.
     logs.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)

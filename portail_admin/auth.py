@@ -2,7 +2,7 @@
 import time
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
@@ -64,10 +64,6 @@ def _session_expired(now: float) -> bool:
 @bp.before_app_request
 def _check_session():
     """End sessions idle too long or too old; writes made during this request are audited under the agent."""
-    # g outlives a request when an app context was already pushed (tests, CLI): nothing of the previous request's
-    # session (agent, CSRF token, actor) is carried over, so every request checks its own cookie afresh.
-    for key in ("_login_user", "csrf_token", "audit_actor"):
-        g.pop(key, None)
     if request.endpoint in ("static", "admin.static") or not current_user.is_authenticated:
         return None
     now = time.time()

@@ -24,11 +24,6 @@ def csp_nonce() -> str:
     return g.csp_nonce
 
 
-def _new_nonce() -> None:
-    # g outlives a request when an app context was already pushed (tests, CLI): one nonce per response all the same.
-    g.pop("csp_nonce", None)
-
-
 def content_security_policy(nonce: str) -> str:
     # Styles: Flask-Admin and Bootstrap use style attributes; scripts only from the site or nonced.
     return "; ".join((
@@ -66,5 +61,4 @@ def init_app(app) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
     limiter.init_app(app)
-    app.before_request(_new_nonce)
     app.after_request(_headers)

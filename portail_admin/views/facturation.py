@@ -1,7 +1,7 @@
 """Menu Facturation: invoices, payments with their totals, statement of operations, monthly deposits, exports."""
 from decimal import Decimal, InvalidOperation
 
-from flask import Response, abort, flash, has_request_context, redirect, request, stream_with_context, url_for
+from flask import Response, abort, flash, g, has_request_context, redirect, request, stream_with_context, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from markupsafe import Markup
@@ -174,10 +174,9 @@ class FiltresMixin:
     def formulaire_filtres(self) -> FiltresForm:
         """The filter form filled from the query string and validated (errors shown next to the fields).
 
-        Built once per request: the list, its count, its totals, the template and the export all read it. It is
-        kept on the request itself (an app context, and its g, may outlive a request in tests and commands).
+        Built once per request: the list, its count, its totals, the template and the export all read it.
         """
-        formulaires = vars(request._get_current_object()).setdefault("portail_filtres", {})
+        formulaires = g.setdefault("formulaires_filtres", {})
         if self.endpoint not in formulaires:
             form = self.filtres_form(request.args)
             if "contexte" in form:
