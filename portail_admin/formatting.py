@@ -23,6 +23,11 @@ def euros(value) -> str:
     return f"{sign}{NBSP.join(groups)},{cents}{NBSP}€"
 
 
+def iso_utc(value: dt.datetime | None) -> str | None:
+    """A stored naive UTC datetime as the API writes it: ISO 8601 ending in Z."""
+    return None if value is None else value.replace(tzinfo=dt.UTC).isoformat().replace("+00:00", "Z")
+
+
 def aujourdhui() -> dt.date:
     """Today on the agents' calendar (Europe/Paris), whatever the server's time zone."""
     return dt.datetime.now(PARIS).date()

@@ -470,6 +470,9 @@ class Facture(db.Model):
 
     __tablename__ = "factures"
 
+    #: Status (statut_de) and its screen label.
+    STATUTS = {"payee": "Payée", "partielle": "Partiellement payée", "impayee": "Impayée"}
+
     id = db.Column(db.Integer, primary_key=True)
     #: Invoice number as printed, e.g. 2018-241-9028; the Enfance reference.
     numero = db.Column(db.String(40), nullable=False, unique=True)
@@ -508,14 +511,18 @@ class Facture(db.Model):
               postgresql_where=text("archive IS false AND restant_du > 0")),
     )
 
-    @property
-    def statut(self) -> str:
-        """payee, impayee or partielle."""
-        if self.restant_du <= 0:
+    @staticmethod
+    def statut_de(montant, restant_du) -> str:
+        """payee, partielle or impayee, from the amount and what remains due."""
+        if restant_du <= 0:
             return "payee"
-        if self.restant_du < self.montant:
+        if restant_du < montant:
             return "partielle"
         return "impayee"
+
+    @property
+    def statut(self) -> str:
+        return self.statut_de(self.montant, self.restant_du)
 
     def __str__(self) -> str:
         return self.numero

@@ -4,7 +4,7 @@ import datetime as dt
 from flask import jsonify, request, url_for
 
 from ..extensions import db
-from ..formatting import local
+from ..formatting import iso_utc, local
 from ..jobs.courriels import planifier
 from ..models import Citoyen, Demande, utcnow
 from ..services import ServiceError
@@ -28,10 +28,6 @@ def _corps_json() -> dict:
     return json_body()
 
 
-def _iso(valeur: dt.datetime | None) -> str | None:
-    return None if valeur is None else valeur.replace(tzinfo=dt.UTC).isoformat().replace("+00:00", "Z")
-
-
 def _json(demande: Demande) -> dict:
     citoyen: Citoyen | None = demande.citoyen
     compte = demande.compte
@@ -39,13 +35,13 @@ def _json(demande: Demande) -> dict:
         "reference": demande.reference,
         "type": demande.type,
         "etat": demande.etat,
-        "date": _iso(demande.created_at),
+        "date": iso_utc(demande.created_at),
         "email": demande.email,
         "citoyen": None if citoyen is None else {"nom": citoyen.nom, "prenom": citoyen.prenom,
                                                  "civilite": citoyen.civilite},
         "compte": None if compte is None else {"code": compte.code, "emetteur": compte.emetteur},
         "contenu": demande.contenu,
-        "transmise_le": _iso(demande.transmise_le),
+        "transmise_le": iso_utc(demande.transmise_le),
         "decision": demande.decision,
         "motif": demande.motif,
         "date_decision": demande.decide_le.isoformat() if demande.decide_le else None,
@@ -77,7 +73,7 @@ def creer_demande():
         demande, courriels = service.recevoir(corps.get("email"), corps.get("type"), corps.get("contenu"))
     except ServiceError as exc:
         raise _refus(exc) from exc
-    reponse = {"reference": demande.reference, "etat": demande.etat, "date": _iso(demande.created_at)}
+    reponse = {"reference": demande.reference, "etat": demande.etat, "date": iso_utc(demande.created_at)}
     db.session.commit()
     planifier(courriels)
     return jsonify(reponse), 201

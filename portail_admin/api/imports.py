@@ -3,7 +3,7 @@ from flask import request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..extensions import db
-from ..formatting import datetime_fr, duree_fr
+from ..formatting import datetime_fr, duree_fr, iso_utc
 from ..jobs import imports as jobs_imports
 from ..models import UNIVERS, Traitement
 from ..services import synchro
@@ -66,10 +66,10 @@ def _statut(traitement: Traitement) -> dict:
         "nombre": traitement.nombre,
         "compteurs": traitement.compteurs or {},
         "erreurs": traitement.erreurs or [],
-        "recu_le": traitement.created_at.isoformat() + "Z",
+        "recu_le": iso_utc(traitement.created_at),
         "recu_le_fr": datetime_fr(traitement.created_at),
-        "debut": traitement.debut.isoformat() + "Z" if traitement.debut else None,
-        "fin": traitement.fin.isoformat() + "Z" if traitement.fin else None,
+        "debut": iso_utc(traitement.debut),
+        "fin": iso_utc(traitement.fin),
         "duree": duree_fr(duree) if duree is not None else None,
         "statut_url": url_for("api.statut_import", traitement_id=traitement.id, _external=False),
     }

@@ -15,7 +15,7 @@ from ..models import (
     Operation,
     Reglement,
 )
-from . import ServiceError, audit, cache
+from . import ServiceError, appliquer, audit, cache
 from .agents import normalise_email
 from .prefixes import prefix_bounds
 
@@ -57,17 +57,6 @@ def _flush_unique(email: str) -> None:
         raise ServiceError(f"Un compte citoyen existe déjà avec l'adresse {email}.") from exc
 
 
-def _changes(obj, values: dict) -> dict:
-    """Apply values to obj; return {field: [before, after]} for the fields that changed."""
-    changes = {}
-    for field, value in values.items():
-        before = getattr(obj, field)
-        if before != value:
-            changes[field] = [before, value]
-            setattr(obj, field, value)
-    return changes
-
-
 # --------------------------------------------------------------------------- Comptes citoyens
 
 
@@ -84,7 +73,7 @@ def modifier_citoyen(citoyen: Citoyen, email, nom, prenom, partenaire: bool, civ
     """Edit a citizen account; returns the changes {field: [before, after]} (empty when nothing changed)."""
     values = {"email": _email_citoyen(email, sauf=citoyen), "nom": _texte(nom, "Nom"),
               "prenom": _texte(prenom, "Prénom"), "partenaire": bool(partenaire), "civilite": _civilite(civilite)}
-    changes = _changes(citoyen, values)
+    changes = appliquer(citoyen, values)
     if changes:
         _flush_unique(citoyen.email)
     return changes
@@ -209,7 +198,7 @@ def modifier_compte(compte: CompteMetier, nom, prenom, email) -> dict:
     email = (email or "").strip()
     values = {"nom": _texte(nom, "Nom"), "prenom": _texte(prenom, "Prénom", requis=False),
               "email": normalise_email(email) if email else None}
-    changes = _changes(compte, values)
+    changes = appliquer(compte, values)
     if changes:
         db.session.flush()
     return changes

@@ -247,7 +247,7 @@ def _factures(famille, individus, limite):
         .order_by(Facture.date_emission.desc(), Facture.id.desc()).limit(limite))
     events = []
     for r in rows:
-        etat = "Payée" if r.restant_du <= 0 else ("Partiellement payée" if r.restant_du < r.montant else "Impayée")
+        etat = Facture.STATUTS[Facture.statut_de(r.montant, r.restant_du)]
         echeance = f"échéance le {r.date_echeance:%d/%m/%Y}" if r.date_echeance else ""
         detail = " — ".join(p for p in (r.contexte, echeance) if p)
         events.append(Evenement("factures", r.id, r.date_emission, f"Facture n° {r.numero}", detail, etat,

@@ -4,7 +4,7 @@ import re
 from ..extensions import db
 from ..formatting import date_fr
 from ..models import Citoyen, Demande, ModeleNotification, Parametre
-from . import ServiceError, audit, parametres
+from . import ServiceError, appliquer, audit, parametres
 from .courriels import enregistrer, sans_saut_de_ligne, valider_adresse
 
 #: The seed's fixed parts, never editable: only the variable part and the subject are the admins'.
@@ -137,13 +137,7 @@ def _valider_modele(sujet: str, partie_variable: str) -> tuple[str, str]:
 def modifier_modele(gabarit: ModeleNotification, sujet: str, partie_variable: str) -> dict:
     """Save an admin's subject and variable part; returns the changes (the audit trail records the update)."""
     sujet, partie_variable = _valider_modele(sujet, partie_variable)
-    changements = {}
-    if sujet != gabarit.sujet:
-        changements["sujet"] = [gabarit.sujet, sujet]
-        gabarit.sujet = sujet
-    if partie_variable != gabarit.partie_variable:
-        changements["partie_variable"] = [gabarit.partie_variable, partie_variable]
-        gabarit.partie_variable = partie_variable
+    changements = appliquer(gabarit, {"sujet": sujet, "partie_variable": partie_variable})
     db.session.flush()
     return changements
 

@@ -4,6 +4,7 @@ import datetime as dt
 from sqlalchemy import inspect, or_
 
 from ..extensions import db
+from ..formatting import iso_utc
 from ..models import (
     Audit,
     Citoyen,
@@ -100,7 +101,7 @@ def exporter_famille(compte_id: int) -> dict:
     compte = _compte(compte_id)
     donnees = _donnees(compte)
     document = {
-        "genere_le": utcnow().isoformat() + "Z",
+        "genere_le": iso_utc(utcnow()),
         "compte_id": compte.id,
         **{kind: [_ligne(obj) for obj in objets] for kind, objets in donnees.items()},
         "journal": [_ligne(entry) for entry in _audits(donnees)],

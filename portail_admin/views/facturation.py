@@ -20,8 +20,8 @@ from .base import PortailBaseView, ReadOnlyModelView, colonne_oui_non, colonne_u
 
 CATEGORY = "Facturation"
 #: Invoice status (Facture.statut) as shown: label and Bootstrap badge colour.
-STATUTS = {"payee": ("Payée", "success"), "partielle": ("Partiellement payée", "warning"),
-           "impayee": ("Impayée", "danger")}
+STATUTS = {statut: (Facture.STATUTS[statut], couleur)
+           for statut, couleur in (("payee", "success"), ("partielle", "warning"), ("impayee", "danger"))}
 #: Dates typed in the filters: the browser's date picker sends ISO, a person may type 29/10/2018.
 DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
 
