@@ -10,7 +10,6 @@ from ..extensions import db
 from ..formatting import aujourdhui
 from ..models import (
     Activite,
-    Agent,
     ApiToken,
     Audit,
     Citoyen,
@@ -36,7 +35,7 @@ from ..models import (
     utcnow,
 )
 from . import audit, facturation, parametres
-from .agents import create_agent
+from .agents import create_agent, find_by_email
 
 SEED = 4242
 DEMO_PASSWORD = "portail-demo-2026"
@@ -108,8 +107,7 @@ def _load(familles: int, today: dt.date | None) -> dict:
 
 def _agents() -> None:
     for email, role, nom, prenom in DEMO_AGENTS:
-        agent = db.session.scalar(db.select(Agent).where(Agent.email == email))
-        if agent is None:
+        if find_by_email(email) is None:
             create_agent(email, DEMO_PASSWORD, role=role, nom=nom, prenom=prenom)
 
 
