@@ -162,6 +162,12 @@ class AuthActions:
 
 
 @pytest.fixture
+def enfance(api_headers):
+    """The headers of the Enfance application's API token."""
+    return api_headers("enfance")
+
+
+@pytest.fixture
 def auth(client):
     return AuthActions(client)
 

@@ -27,11 +27,6 @@ def portail(api_headers):
     return api_headers("portail")
 
 
-@pytest.fixture
-def enfance(api_headers):
-    return api_headers("enfance")
-
-
 def deposer(client, headers, type_="reservation", email="marie.dupont@exemple.fr", contenu=None):
     return client.post("/api/v1/portail/demandes", headers=headers,
                        json={"email": email, "type": type_, "contenu": contenu or CONTENUS[type_]})

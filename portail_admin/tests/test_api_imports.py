@@ -15,11 +15,6 @@ MEMBRES = [{"reference": "IND-1", "compte": "ENF-77", "nom": "BERNARD", "prenom"
            {"reference": "IND-2", "compte": "ENF-77", "nom": "BERNARD", "prenom": "Claire", "role": "responsable"}]
 
 
-@pytest.fixture
-def enfance(api_headers):
-    return api_headers("enfance")
-
-
 def ndjson(lignes) -> str:
     return "\n".join(json.dumps(ligne) for ligne in lignes) + "\n"
 

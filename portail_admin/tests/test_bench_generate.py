@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from bench.generate import generate, volumes
 
-from .conftest import ensure_postgres_database
+from .conftest import base_vide
 from .test_services_totaux import assert_resume_exact
 
 SCALE = 0.0002
@@ -27,19 +27,13 @@ def fingerprint(url: str) -> dict:
     return found
 
 
-def database(backend, tmp_path, request, name):
-    if backend == "sqlite":
-        return f"sqlite:///{tmp_path / name}.db"
-    return ensure_postgres_database(request.getfixturevalue("postgres_url") + "_" + name)
-
-
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_generator_fills_consistent_data_with_exact_amounts(backend, tmp_path, request):
     from portail_admin import create_app
     from portail_admin.extensions import db
     from portail_admin.models import CompteMetier, Facture, Operation, Reglement, sum_exact
 
-    url = database(backend, tmp_path, request, "bench_a")
+    url = base_vide(backend, tmp_path, request, "bench_a")
     meta = generate(url, scale=SCALE, today=TODAY, log=lambda _m: None)
     expected = volumes(SCALE)
     assert meta["volumes"] == expected

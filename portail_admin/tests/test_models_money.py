@@ -11,7 +11,7 @@ from portail_admin.extensions import db
 from portail_admin.formatting import euros
 from portail_admin.models import CompteMetier, Facture, Reglement, sum_exact
 
-from .conftest import ensure_postgres_database
+from .conftest import base_vide
 
 
 def amounts(n=3000, seed=7):
@@ -45,10 +45,7 @@ def _load_and_sum(url):
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_filtered_sum_equals_sum_of_decimals_to_the_cent(backend, tmp_path, request):
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'money.db'}"
-    else:
-        url = ensure_postgres_database(request.getfixturevalue("postgres_url") + "_money")
+    url = base_vide(backend, tmp_path, request, "money")
     values, total, archived, stored, empty = _load_and_sum(url)
     assert isinstance(total, Decimal) and total == sum(values)
     assert archived == sum(v for i, v in enumerate(values) if i % 3 == 0)

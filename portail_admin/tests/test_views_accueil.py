@@ -74,7 +74,7 @@ def test_imports_newest_first_failures_in_red_linked_for_admins_only(client, aut
     # État des traitements is in the Administration menu: no link an agent could only get a 403 from.
     assert "/admin/traitements/" not in page
 
-    client.post("/logout", data={"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)})
+    auth.logout()
     auth.login("admin@demo.fr")
     page = client.get("/admin/").get_data(as_text=True)
     assert f'href="/admin/traitements/details/?id={echec.id}"' in page
@@ -83,8 +83,9 @@ def test_imports_newest_first_failures_in_red_linked_for_admins_only(client, aut
 
 def test_empty_database_shows_zeros(client, auth, app):
     from portail_admin.services.agents import create_agent
+    from portail_admin.services.demo import DEMO_PASSWORD
 
-    create_agent("agent@demo.fr", "portail-demo-2026", role="agent", nom="Martin", prenom="Claire")
+    create_agent("agent@demo.fr", DEMO_PASSWORD, role="agent", nom="Martin", prenom="Claire")
     db.session.commit()
     auth.login()
     page = client.get("/admin/").get_data(as_text=True)
