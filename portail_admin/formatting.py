@@ -1,7 +1,9 @@
-"""French display of dates and amounts, used by templates, views and exports."""
+"""French display of dates, amounts and audit details, used by templates, views and exports."""
 import datetime as dt
 from decimal import Decimal
 from zoneinfo import ZoneInfo
+
+from markupsafe import Markup
 
 NBSP = "\u00a0"
 PARIS = ZoneInfo("Europe/Paris")
@@ -77,7 +79,23 @@ def duree_fr(delta) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
+def details_audit(entry, complets: bool = False) -> Markup:
+    """An audit entry's details as a list: "champ : avant → après" for an update, "clé : valeur" otherwise.
+
+    The personal values an entry may keep ("valeurs") are shown only when complets (the entry's own page).
+    """
+    details = entry.details or {}
+    if entry.action == "update":
+        items = [Markup("<li><code>{}</code> : {} → {}</li>").format(champ, *(
+            "∅" if v is None else v for v in valeurs)) for champ, valeurs in sorted(details.items())]
+    else:
+        items = [Markup("<li>{} : {}</li>").format(cle, valeur) for cle, valeur in sorted(details.items())
+                 if cle != "valeurs" or complets]
+    return Markup('<ul class="list-unstyled mb-0">{}</ul>').format(Markup("").join(items)) if items else Markup("")
+
+
 def init_app(app):
-    """Register the filters for Jinja templates."""
+    """Register the filters for Jinja templates, and the audit details for the Historique of detail pages."""
     for f in (euros, date_fr, datetime_fr, oui_non, duree_fr):
         app.add_template_filter(f)
+    app.add_template_global(details_audit)

@@ -1,21 +1,14 @@
 """Administration › Journal: the audit trail, filterable, read-only (never edited or deleted from the UI)."""
 from flask_admin.contrib.sqla.filters import FilterEqual
-from markupsafe import Markup
 
+from ..formatting import details_audit
 from ..models import Audit
 from ..services.audit import ACTEURS, ACTIONS
 from .base import AdminOnlyMixin, ReadOnlyModelView
 
 
 def _details(view, context, model, name):
-    details = model.details or {}
-    if model.action == "update":
-        items = [Markup("<li><code>{}</code> : {} → {}</li>").format(champ, *(
-            "∅" if v is None else v for v in valeurs)) for champ, valeurs in sorted(details.items())]
-    else:
-        items = [Markup("<li>{} : {}</li>").format(cle, valeur) for cle, valeur in sorted(details.items())
-                 if cle != "valeurs" or name == "details_complets"]
-    return Markup('<ul class="list-unstyled mb-0">{}</ul>').format(Markup("").join(items)) if items else ""
+    return details_audit(model, complets=name == "details_complets")
 
 
 class JournalView(AdminOnlyMixin, ReadOnlyModelView):
