@@ -85,8 +85,11 @@ def set_password(agent: Agent, password: str) -> None:
     db.session.flush()
 
 
-def update_agent(agent: Agent, nom: str, prenom: str, role: str, actif: bool) -> Agent:
-    """Edit name, role and active flag; deactivating ends the agent's sessions."""
+def update_agent(agent: Agent, nom: str, prenom: str, role: str, actif: bool, par: Agent | None = None) -> Agent:
+    """Edit name, role and active flag; deactivating ends the agent's sessions. par: the agent making the change,
+    who cannot deactivate their own account (nobody would be left to undo it)."""
+    if par is not None and par.id == agent.id and not actif:
+        raise ServiceError("Vous ne pouvez pas désactiver votre propre compte.")
     if role not in Agent.ROLES:
         raise ServiceError(f"Rôle inconnu : {role!r} (attendu : agent ou admin).")
     if agent.actif and not actif:
@@ -96,9 +99,9 @@ def update_agent(agent: Agent, nom: str, prenom: str, role: str, actif: bool) ->
     return agent
 
 
-def deactivate(agent: Agent) -> None:
-    """Deactivate an agent: no more login, open sessions end."""
-    update_agent(agent, agent.nom, agent.prenom, agent.role, False)
+def deactivate(agent: Agent, par: Agent | None = None) -> None:
+    """Deactivate an agent: no more login, open sessions end (never par's own account)."""
+    update_agent(agent, agent.nom, agent.prenom, agent.role, False, par)
 
 
 def is_locked(agent: Agent, now: dt.datetime | None = None) -> bool:

@@ -157,6 +157,17 @@ def test_admin_deactivates_an_agent_who_is_logged_out_at_once(client, auth, demo
     assert client.get("/admin/").status_code == 302
 
 
+def test_an_admin_cannot_deactivate_their_own_account_from_the_edit_form(client, auth, demo_data):
+    auth.login("admin@demo.fr")
+    admin = agent_row("admin@demo.fr")
+    url = f"/admin/agents/edit/?id={admin.id}"
+    page = client.post(url, data={"csrf_token": csrf_token(client, url), "nom": "Nouveau", "prenom": admin.prenom,
+                                  "role": "admin"}, follow_redirects=True).get_data(as_text=True)
+    assert "Vous ne pouvez pas désactiver votre propre compte." in page
+    db.session.expire_all()
+    assert agent_row("admin@demo.fr").actif and agent_row("admin@demo.fr").nom != "Nouveau"
+
+
 def test_agent_cannot_reach_the_agents_screen_even_by_crafted_post(client, auth, demo_data):
     auth.login()
     token = csrf_token(client, "/admin/")

@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from ..extensions import db
 from ..models import Agent
-from ..services import agents
+from ..services import ServiceError, agents
 from .base import AdminOnlyMixin, PortailModelView, commit_or_flash
 
 LONGUEUR = Length(min=agents.MIN_PASSWORD_LENGTH,
@@ -67,11 +67,8 @@ class AgentView(AdminOnlyMixin, PortailModelView):
         return agent if ok else False
 
     def update_model(self, form, model):
-        if model.id == current_user.id and not form.actif.data:
-            flash("Vous ne pouvez pas désactiver votre propre compte.", "error")
-            return False
         _none, ok = commit_or_flash(agents.update_agent, model, form.nom.data, form.prenom.data, form.role.data,
-                                    form.actif.data)
+                                    form.actif.data, current_user._get_current_object())
         return ok
 
     @expose("/mot-de-passe/", methods=("GET", "POST"))
@@ -93,10 +90,11 @@ class AgentView(AdminOnlyMixin, PortailModelView):
     def action_desactiver(self, ids):
         count = 0
         for agent in db.session.scalars(db.select(Agent).where(Agent.id.in_([int(i) for i in ids]))):
-            if agent.id == current_user.id:
-                flash("Vous ne pouvez pas désactiver votre propre compte.", "error")
+            try:
+                agents.deactivate(agent, current_user._get_current_object())
+            except ServiceError as exc:
+                flash(str(exc), "error")
                 continue
-            agents.deactivate(agent)
             count += 1
         db.session.commit()
         flash(f"{count} agent(s) désactivé(s).", "success")
