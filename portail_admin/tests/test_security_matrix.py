@@ -216,7 +216,7 @@ def test_actions_refused_to_an_agent_change_nothing(app, client, auth, demo_data
             token = csrf_token(client, "/admin/")
             client.post(f"{view.url}/action/", data={"action": name, "rowid": first_pk(view), "csrf_token": token})
             tried += 1
-    assert snapshot() == before
+    assert tried >= 13 and snapshot() == before
     print("\nactions cachées aux agents essayées :", tried)
 
 

@@ -56,10 +56,9 @@ def individus_du_compte_url(compte_id: int) -> str:
     return f"{_base('individus.index_view')}?compte_id={int(compte_id)}"
 
 
-def fiche_famille_url(compte_id: int) -> str | None:
-    """The family file page of an account, once the Famille menu provides it."""
-    base = _base("fiche_famille.index")
-    return f"{base}?compte_id={int(compte_id)}" if base else None
+def fiche_famille_url(compte_id: int) -> str:
+    """The family file page of an account (Famille menu)."""
+    return f"{_base('fiche_famille.index')}?compte_id={int(compte_id)}"
 
 
 # --------------------------------------------------------------------------- Filters
@@ -291,8 +290,7 @@ class CompteMetierView(ServiceModelView):
         RowActionIf(lambda row: row.citoyen_id is not None, LinkRowAction(
             "fa fa-user", lambda action, row_id, row: citoyen_url(row.citoyen_id), "Compte citoyen")),
         LinkRowAction("fa fa-users", lambda action, row_id, row: individus_du_compte_url(row_id), "Individus"),
-        RowActionIf(lambda row: _base("fiche_famille.index") is not None, LinkRowAction(
-            "fa fa-address-card", lambda action, row_id, row: fiche_famille_url(row_id), "Fiche famille")),
+        LinkRowAction("fa fa-address-card", lambda action, row_id, row: fiche_famille_url(row_id), "Fiche famille"),
         RowActionIf(lambda row: row.citoyen_id is not None,
                     TemplateLinkRowAction("citoyens_actions.desabonner", "Désabonner")),
         RowActionIf(lambda row: row.citoyen_id is None, LinkRowAction(
