@@ -60,23 +60,20 @@ class NotificationView(AdminOnlyMixin, PortailModelView):
             return redirect(url_for(".index_view"))
         form = ModeleForm(obj=gabarit)
         action = request.form.get("action", "enregistrer")
-        if form.validate_on_submit() and action != "apercu":
-            try:
-                if action == "test":
-                    courriel = notifications.courriel_de_test(gabarit.code, form.sujet.data, form.partie_variable.data,
-                                                              current_user.email)
-                    db.session.commit()
-                    planifier([courriel.id])
-                    flash(f"Courriel de test envoyé à {current_user.email} (texte du formulaire, non enregistré).",
-                          "success")
-                else:
-                    changements = notifications.modifier_modele(gabarit, form.sujet.data, form.partie_variable.data)
-                    db.session.commit()
-                    flash(f"{gabarit} enregistré." if changements else "Aucune modification.", "success")
-                    return redirect(url_for(".edit_view", id=gabarit.id))
-            except ServiceError as exc:
-                db.session.rollback()
-                flash(str(exc), "error")
+        valide = form.validate_on_submit()
+        if valide and action == "test":
+            courriel, ok = commit_or_flash(notifications.courriel_de_test, gabarit.code, form.sujet.data,
+                                           form.partie_variable.data, current_user.email)
+            if ok:
+                planifier([courriel.id])
+                flash(f"Courriel de test envoyé à {current_user.email} (texte du formulaire, non enregistré).",
+                      "success")
+        elif valide and action != "apercu":
+            changements, ok = commit_or_flash(notifications.modifier_modele, gabarit, form.sujet.data,
+                                              form.partie_variable.data)
+            if ok:
+                flash(f"{gabarit} enregistré." if changements else "Aucune modification.", "success")
+                return redirect(url_for(".edit_view", id=gabarit.id))
         sujet, corps = notifications.apercu(gabarit.code, form.sujet.data or "", form.partie_variable.data or "")
         return self.render("admin/notifications/edit.html", form=form, modele=gabarit,
                            fixe=notifications.PARTIES_FIXES[gabarit.code], placeholders=notifications.PLACEHOLDERS,
