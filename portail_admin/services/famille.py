@@ -235,7 +235,9 @@ def resume(famille: Famille, individus: list[Individu]) -> Resume:
         derniere_synchronisation=max(syncs) if syncs else None,
         nombres={"factures": n_factures, "reglements": n_reglements, "demandes": n_demandes,
                  "courriels": n_courriels, "inscriptions": n_inscriptions,
-                 "synchronisations": len(_synchronisations(famille, individus, None))},
+                 # As many as _synchronisations lists: one per synchronised account, one per batch of members.
+                 "synchronisations": sum(1 for c in famille.comptes if c.synchronise_le)
+                 + len({i.synchronise_le for i in individus if i.synchronise_le})},
     )
 
 

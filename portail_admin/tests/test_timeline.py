@@ -131,6 +131,8 @@ def test_page_shows_the_family_and_its_summary(client, auth, agent):
     assert re.search(r'class="h5 mb-0 demandes-ouvertes">1<', page)
     assert re.search(r'class="h5 mb-0 derniere-synchronisation">01/06/2024 10:00<', page)
     assert "Factures (5)" in page and "Règlements (1)" in page
+    # The account and one batch of members: as many as the timeline lists under that kind.
+    assert re.search(r"Synchronisations[^(<]* \(2\)", page)
 
 
 def test_orphan_family_and_other_entry_points(client, auth, agent):
